@@ -1,0 +1,216 @@
+#include "autograd/engine.h"
+
+#include <queue>
+#include <unordered_map>
+
+#include "autograd/grad_mode.h"
+#include "core/error.h"
+#include "ops/ops.h"
+
+namespace ember {
+
+namespace {
+
+// The virtual root: its "backward" hands out the root gradients along its edges.
+class GraphRoot : public Node {
+ public:
+  explicit GraphRoot(variable_list grads) : grads_(std::move(grads)) {}
+  std::string name() const override { return "GraphRoot"; }
+  variable_list apply(variable_list&&) override { return grads_; }
+  void add_root_edge(Edge e) { next_edges_.push_back(std::move(e)); }
+
+ private:
+  variable_list grads_;
+};
+
+struct NodeState {
+  int dependencies = 0;
+  variable_list buffer;
+};
+
+struct ReadyOrder {
+  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
+};
+
+// Sums a gradient into one slot of a node's input buffer.
+void accumulate(variable_list& buffer, uint32_t slot, Tensor&& g) {
+  if (buffer.size() <= slot) buffer.resize(slot + 1);
+  if (!buffer[slot].defined()) {
+    buffer[slot] = std::move(g);
+  } else {
+    buffer[slot] = add(buffer[slot], g);
+  }
+}
+
+// Makes a node's output gradients match its forward inputs: sum broadcast dims away
+// and convert to the input's dtype.
+void validate_outputs(const Node& node, variable_list& outputs) {
+  const auto& edges = node.next_edges();
+  if (outputs.size() < edges.size()) outputs.resize(edges.size());
+  const auto& meta = node.input_meta();
+  for (size_t i = 0; i < edges.size(); ++i) {
+    Tensor& g = outputs[i];
+    if (!edges[i].valid() || !g.defined()) continue;
+    const InputMeta& m = meta[i];
+    if (g.shape() != m.shape) {
+      try {
+        g = sum_to(g, m.shape);
+      } catch (const Error&) {
+        throw Error(ErrorKind::Runtime, str("Function ", node.name(), " returned an invalid gradient at index ", i,
+                                            " - got ", shape_str(g.shape()), " but expected shape compatible with ",
+                                            shape_str(m.shape)));
+      }
+    }
+    if (g.dtype() != m.dtype) g = to_dtype(g, m.dtype);
+  }
+}
+
+void check_root_grad(const Tensor& root, const Tensor& grad, size_t i) {
+  if (!grad.defined()) return;
+  if (grad.shape() != root.shape()) {
+    throw Error(ErrorKind::Runtime, str("Mismatch in shape: grad_output[", i, "] has a shape of ",
+                                        shape_str(grad.shape()), " and output[", i, "] has a shape of ",
+                                        shape_str(root.shape()), "."));
+  }
+  if (is_floating(root.dtype()) && !is_floating(grad.dtype())) {
+    throw Error(ErrorKind::Runtime, str("For complex Tensors, both grad_output and output are required to have the "
+                                        "same dtype. Mismatch in dtype: grad_output[", i, "] has a dtype of ",
+                                        dtype_name(grad.dtype()), " and output[", i, "] has a dtype of ",
+                                        dtype_name(root.dtype()), "."));
+  }
+}
+
+// Shared driver. When `capture` is non-empty, gradients arriving at those edges are
+// stored in `captured` and AccumulateGrad nodes are not run.
+void execute(const variable_list& roots, const variable_list& grad_roots, BackwardOptions opts,
+             const std::vector<Edge>& capture, variable_list* captured) {
+  EMBER_CHECK(roots.size() == grad_roots.size(), "backward: got ", roots.size(), " tensors and ", grad_roots.size(),
+              " gradients");
+  variable_list grads(roots.size());
+  std::vector<Edge> root_edges;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    if (!r.requires_grad()) {
+      throw Error(ErrorKind::Runtime, str("element ", i, " of tensors does not require grad and does not have a "
+                                          "grad_fn (", tensor_desc(r), " is not part of a graph: create its inputs "
+                                          "with requires_grad=True, and do not compute it under ember.no_grad())"));
+    }
+    check_root_grad(r, grad_roots[i], i);
+    if (grad_roots[i].defined()) {
+      grads[i] = grad_roots[i].dtype() == r.dtype() ? grad_roots[i] : cast_copy(grad_roots[i], r.dtype());
+    } else {
+      if (r.numel() != 1) {
+        throw Error(ErrorKind::Runtime, str("grad can be implicitly created only for scalar outputs (backward() was "
+                                            "called on ", tensor_desc(r), "; pass gradient=, or reduce it first, "
+                                            "e.g. out.sum().backward())"));
+      }
+      grads[i] = ones(r.shape(), r.dtype());
+    }
+    root_edges.push_back(gradient_edge(r));
+  }
+
+  AutoGradMode mode(opts.create_graph);
+  auto root = std::make_shared<GraphRoot>(std::move(grads));
+  for (auto& e : root_edges) {
+    root->add_root_edge(e);
+    root->mutable_input_meta().push_back({});
+  }
+
+  // Count dependencies with an explicit stack.
+  std::unordered_map<Node*, NodeState> state;
+  std::vector<Node*> stack{root.get()};
+  state[root.get()];
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next_edges()) {
+      if (!e.valid()) continue;
+      auto [it, inserted] = state.try_emplace(e.function.get());
+      it->second.dependencies++;
+      if (inserted) stack.push_back(e.function.get());
+    }
+  }
+
+  auto capture_slot = [&](const Node* n, uint32_t nr) -> int {
+    for (size_t i = 0; i < capture.size(); ++i)
+      if (capture[i].function.get() == n && capture[i].input_nr == nr) return static_cast<int>(i);
+    return -1;
+  };
+  const bool capturing = !capture.empty();
+
+  std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
+  ready.push(root.get());
+  while (!ready.empty()) {
+    Node* n = ready.top();
+    ready.pop();
+    NodeState& st = state[n];
+    variable_list inputs = std::move(st.buffer);
+    inputs.resize(n->num_outputs());
+
+    // retain_grad(): copy the gradient flowing into each retained output.
+    for (auto& [slot, weak] : n->retained) {
+      auto impl = weak.lock();
+      if (!impl || slot >= inputs.size() || !inputs[slot].defined()) continue;
+      AutogradMeta& m = impl->ensure_autograd();
+      if (!m.grad.defined()) m.grad = opts.create_graph ? inputs[slot] : contiguous_copy(inputs[slot]);
+      else m.grad = opts.create_graph ? add(m.grad, inputs[slot]) : add(detach(m.grad), inputs[slot]);
+    }
+    if (capturing) {
+      for (uint32_t s = 0; s < inputs.size(); ++s) {
+        int c = capture_slot(n, s);
+        if (c >= 0 && inputs[s].defined()) {
+          Tensor& dst = (*captured)[c];
+          dst = dst.defined() ? add(dst, inputs[s]) : inputs[s];
+        }
+      }
+    }
+
+    bool any = false;
+    for (const Tensor& g : inputs) any |= g.defined();
+    variable_list outputs;
+    bool skip = (!any && n != root.get()) || (capturing && dynamic_cast<AccumulateGrad*>(n) != nullptr);
+    if (!skip) {
+      outputs = n->apply(std::move(inputs));
+      if (!opts.keep_graph) n->release_variables();
+      validate_outputs(*n, outputs);
+    }
+
+    const auto& edges = n->next_edges();
+    for (size_t i = 0; i < edges.size(); ++i) {
+      const Edge& e = edges[i];
+      if (!e.valid()) continue;
+      NodeState& next = state[e.function.get()];
+      if (!skip && i < outputs.size() && outputs[i].defined()) accumulate(next.buffer, e.input_nr, std::move(outputs[i]));
+      if (--next.dependencies == 0) ready.push(e.function.get());
+    }
+  }
+}
+
+}  // namespace
+
+void run_backward(const variable_list& roots, const variable_list& grad_roots, BackwardOptions opts) {
+  execute(roots, grad_roots, opts, {}, nullptr);
+}
+
+variable_list run_grad(const variable_list& roots, const variable_list& grad_roots, const variable_list& inputs,
+                       BackwardOptions opts, bool allow_unused) {
+  std::vector<Edge> capture;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    EMBER_CHECK(t.requires_grad(), "One of the differentiated Tensors does not require grad (input ", i, ": ",
+                tensor_desc(t), ")");
+    capture.push_back(gradient_edge(t));
+  }
+  variable_list captured(inputs.size());
+  execute(roots, grad_roots, opts, capture, &captured);
+  for (size_t i = 0; i < captured.size(); ++i) {
+    if (!captured[i].defined() && !allow_unused) {
+      throw Error(ErrorKind::Runtime, str("One of the differentiated Tensors appears to not have been used in the "
+                                          "graph. Set allow_unused=True if this is the desired behavior. (input ", i,
+                                          ": ", tensor_desc(inputs[i]), ")"));
+    }
+  }
+  return captured;
+}
+
+}  // namespace ember

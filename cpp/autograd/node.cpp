@@ -1,0 +1,89 @@
+#include "autograd/node.h"
+
+#include <atomic>
+
+#include "autograd/grad_mode.h"
+#include "ops/ops.h"
+
+namespace ember {
+
+namespace {
+std::atomic<uint64_t> next_sequence_nr{0};
+thread_local std::vector<std::shared_ptr<Node>>* pending_release = nullptr;
+}  // namespace
+
+Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+
+Node::~Node() {
+  for (auto& e : next_edges_) release_node(std::move(e.function));
+}
+
+void Node::add_input(const Tensor& t) {
+  next_edges_.push_back(gradient_edge(t));
+  input_meta_.push_back({t.shape(), t.dtype()});
+}
+
+void release_node(std::shared_ptr<Node>&& node) {
+  if (!node) return;
+  if (node.use_count() > 1) {
+    node.reset();
+    return;
+  }
+  if (pending_release) {  // already tearing down: defer instead of recursing
+    pending_release->push_back(std::move(node));
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> work;
+  pending_release = &work;
+  work.push_back(std::move(node));
+  while (!work.empty()) {
+    std::shared_ptr<Node> n = std::move(work.back());
+    work.pop_back();
+    n.reset();  // its destructor pushes the nodes it alone kept alive
+  }
+  pending_release = nullptr;
+}
+
+AccumulateGrad::AccumulateGrad(Tensor variable) : variable_(std::move(variable)) {
+  input_meta_.push_back({variable_.shape(), variable_.dtype()});
+}
+
+variable_list AccumulateGrad::apply(variable_list&& grads) {
+  Tensor& g = grads[0];
+  if (!g.defined()) return {};
+  AutogradMeta& meta = variable_->ensure_autograd();
+  if (!meta.grad.defined()) {
+    if (GradMode::is_enabled()) {
+      meta.grad = g;  // create_graph: keep the gradient's own history
+    } else if (g.impl().use_count() == 1 && !g->is_view() && g.is_contiguous() && !g.requires_grad()) {
+      meta.grad = std::move(g);  // nobody else holds it: steal the buffer
+    } else {
+      meta.grad = contiguous_copy(g);
+    }
+  } else if (GradMode::is_enabled()) {
+    meta.grad = add(meta.grad, g);
+  } else {
+    add_inplace_nograd(meta.grad, g);
+  }
+  return {};
+}
+
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
+  AutogradMeta& meta = leaf->ensure_autograd();
+  std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(leaf);
+    meta.grad_accumulator = acc;
+  }
+  return acc;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  auto* m = t->autograd();
+  if (!m) return Edge();
+  if (m->grad_fn) return Edge(m->grad_fn, m->output_nr);
+  if (m->requires_grad) return Edge(grad_accumulator(t), 0);
+  return Edge();
+}
+
+}  // namespace ember

@@ -1,0 +1,110 @@
+// The backward graph: Node, Edge, AccumulateGrad.
+//
+// Every differentiable op run in grad mode on inputs that require grad creates one
+// Node, stored as its output's grad_fn. A Node's next_edges point to the nodes that
+// produce the gradients of its forward inputs, one edge per input, in input order:
+// Edge{function, input_nr} where input_nr selects which of that node's forward
+// outputs (and hence which slot of its input buffer) the gradient flows into. An
+// input that needs no gradient has an invalid edge (function == nullptr), which
+// Python shows as (None, 0) in next_functions.
+//
+// Leaves that require grad feed an AccumulateGrad node, created lazily and cached
+// weakly on the leaf (the node owns the leaf, not the other way round).
+//
+// Ownership: the graph is kept alive by shared_ptrs from output tensors to their
+// grad_fn and from nodes to their next nodes. Releasing a long chain would recurse
+// once per node; release_node() flattens that into a loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ember {
+
+using variable_list = std::vector<Tensor>;
+
+struct Edge {
+  std::shared_ptr<Node> function;
+  uint32_t input_nr = 0;
+  Edge() = default;
+  Edge(std::shared_ptr<Node> f, uint32_t nr) : function(std::move(f)), input_nr(nr) {}
+  bool valid() const { return function != nullptr; }
+};
+
+// Shape and dtype of one forward input, so the engine can reduce a broadcast
+// gradient back to the input's shape (sum_to) and cast it to the input's dtype.
+struct InputMeta {
+  Shape shape;
+  DType dtype = DType::Float32;
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  Node();
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // PyTorch's node name, e.g. "MulBackward0".
+  virtual std::string name() const = 0;
+
+  // Gradients w.r.t. this node's forward outputs in, gradients w.r.t. its forward
+  // inputs out (one per next edge; undefined where no gradient is needed). An
+  // incoming gradient may be undefined, meaning zero.
+  virtual variable_list apply(variable_list&& grads) = 0;
+
+  // Drops saved tensors once the node has run, unless the graph is retained.
+  virtual void release_variables() {}
+
+  // Number of forward outputs (the size of this node's input buffer).
+  virtual uint32_t num_outputs() const { return 1; }
+
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  std::vector<Edge>& mutable_next_edges() { return next_edges_; }
+  const std::vector<InputMeta>& input_meta() const { return input_meta_; }
+  std::vector<InputMeta>& mutable_input_meta() { return input_meta_; }
+  // Appends the edge and metadata for one forward input (in input order).
+  void add_input(const Tensor& t);
+  bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
+  uint64_t sequence_nr() const { return sequence_nr_; }
+
+  // Tensors that called retain_grad(), by output slot; filled when this node runs.
+  std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained;
+
+ protected:
+  std::vector<Edge> next_edges_;
+  std::vector<InputMeta> input_meta_;
+
+ private:
+  uint64_t sequence_nr_;
+};
+
+// Drops one reference to a node; if it was the last, destroys the node and everything
+// only it kept alive with an explicit work list instead of recursion.
+void release_node(std::shared_ptr<Node>&& node);
+
+// Accumulates incoming gradients into a leaf's .grad.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(Tensor variable);
+  std::string name() const override { return "AccumulateGrad"; }
+  variable_list apply(variable_list&& grads) override;
+  const Tensor& variable() const { return variable_; }
+
+ private:
+  Tensor variable_;
+};
+
+// The edge that receives gradients for `t`: its grad_fn, or its AccumulateGrad if it is
+// a leaf that requires grad; invalid otherwise.
+Edge gradient_edge(const Tensor& t);
+
+// The AccumulateGrad node of a leaf that requires grad (created on first use).
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+}  // namespace ember

@@ -1,0 +1,35 @@
+// Storage: one aligned buffer of bytes, shared by a tensor and all its views.
+//
+// Storage owns memory and nothing else: no shape, no dtype. It either allocates its
+// buffer (64-byte aligned, so SIMD kernels may use aligned loads at offset 0) or wraps
+// memory owned by someone else (a numpy array), kept alive through `owner`.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+namespace ember {
+
+class Storage {
+ public:
+  // Allocates nbytes (uninitialised). RuntimeError if the allocation fails.
+  static std::shared_ptr<Storage> allocate(size_t nbytes);
+  // Wraps external memory; `owner` is released when the storage dies.
+  static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, std::shared_ptr<void> owner);
+
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  bool is_external() const { return owner_ != nullptr; }
+
+ private:
+  Storage() = default;
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  std::shared_ptr<void> owner_;  // set for wrapped memory
+};
+
+}  // namespace ember

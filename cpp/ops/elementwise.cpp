@@ -1,0 +1,798 @@
+// Elementwise ops: arithmetic, math functions, clamp, where, comparisons, and the
+// in-place family. Each forward sits next to its backward node.
+#include <cmath>
+
+#include "ops/op_helpers.h"
+
+namespace ember {
+
+using detail::make_node;
+using detail::set_history;
+using kernels::BinaryOp;
+using kernels::UnaryOp;
+
+namespace detail {
+
+DType result_type(std::initializer_list<const Tensor*> operands) {
+  ResultTypeState st;
+  for (const Tensor* t : operands) {
+    if (t->get()->is_wrapped_number) st.add_scalar(t->dtype());
+    else st.add_tensor(t->dtype(), t->dim());
+  }
+  return st.result();
+}
+
+void check_can_cast(DType from, DType to, const char* op) {
+  if (dtype_category(from) > dtype_category(to)) {
+    throw Error(ErrorKind::Runtime, str("result type ", dtype_name(from), " can't be cast to the desired output type ",
+                                        dtype_name(to), " (in ", op, ")"));
+  }
+}
+
+void copy_into(const Tensor& dst, const Tensor& src) {
+  if (dst.numel() == 0) return;
+  LoopBuilder lb(dst.shape());
+  lb.add(dst).add(src);
+  kernels::active().cast_copy(dst.dtype(), src.dtype(), lb.build());
+}
+
+void check_inplace(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others) {
+  if (!GradMode::is_enabled()) return;
+  if (self.requires_grad() && self.is_leaf()) {
+    throw Error(ErrorKind::Runtime,
+                str("a leaf Variable that requires grad is being used in an in-place operation. (", op, " on ",
+                    tensor_desc(self),
+                    "; wrap parameter updates in `with ember.no_grad():`, or use an out-of-place op)"));
+  }
+  bool others_need_grad = false;
+  for (const Tensor* t : others) others_need_grad |= t->defined() && t->requires_grad();
+  if (self->is_view()) {
+    const Tensor& base = self->view_base();
+    if (base.requires_grad() && base.is_leaf()) {
+      throw Error(ErrorKind::Runtime,
+                  str("a view of a leaf Variable that requires grad is being used in an in-place operation. (", op,
+                      " on a view ", shape_str(self.shape()), " of a leaf ", tensor_desc(base),
+                      "; do the update under `with ember.no_grad():`)"));
+    }
+    if (self.requires_grad() || base.requires_grad() || others_need_grad) {
+      throw Error(ErrorKind::NotImplemented,
+                  str(op, ": in-place modification of a view of a tensor that is part of the autograd graph is "
+                          "not supported by ember yet (PyTorch records CopySlices here). Use an out-of-place op, "
+                          "or clone() the view first."));
+    }
+  }
+}
+
+void rebase_history(Tensor& self, const std::shared_ptr<Node>& node, uint32_t output_nr) {
+  AutogradMeta& m = self->ensure_autograd();
+  if (m.retains_grad && m.grad_fn) {
+    auto& old = m.grad_fn->retained;
+    for (size_t i = 0; i < old.size(); ++i) {
+      if (old[i].second.lock().get() == self.get()) {
+        old.erase(old.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+    node->retained.emplace_back(output_nr, self.impl());
+  }
+  std::shared_ptr<Node> prev = std::move(m.grad_fn);
+  m.grad_fn = node;
+  m.output_nr = output_nr;
+  release_node(std::move(prev));
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::LoopBuilder;
+
+Tensor as_dtype(const Tensor& t, DType dt) { return t.dtype() == dt ? t : cast_copy(t, dt); }
+
+// out = op(a, b) with broadcasting, computing in `dt`; returns a new tensor.
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, DType dt, const char* name) {
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor ac = as_dtype(a, dt), bc = as_dtype(b, dt);
+  Tensor out = empty(shape, kernels::is_comparison(op) ? DType::Bool : dt);
+  if (out.numel() == 0) return out;
+  LoopBuilder lb(shape);
+  lb.add(out).add(ac).add(bc);
+  kernels::active().binary(op, dt, lb.build());
+  return out;
+}
+
+Tensor unary_kernel(UnaryOp op, const Tensor& a, DType dt) {
+  Tensor ac = as_dtype(a, dt);
+  Tensor out = empty(a.shape(), dt);
+  if (out.numel() == 0) return out;
+  LoopBuilder lb(a.shape());
+  lb.add(out).add(ac);
+  kernels::active().unary(op, dt, lb.build());
+  return out;
+}
+
+// Dtype of a math function's result: floats stay, integers and bools become float32.
+DType float_result(const Tensor& a) { return is_floating(a.dtype()) ? a.dtype() : DType::Float32; }
+
+Tensor zeros_like_grad(const Tensor& g) { return zeros(g.shape(), g.dtype()); }
+
+// ---------------------------------------------------------------- add / sub / rsub
+
+struct AddBackward0 : Node {
+  Scalar alpha;
+  std::string name() const override { return "AddBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = g[0];
+    if (needs_input_grad(1)) r[1] = alpha.f == 1.0 ? g[0] : mul(g[0], wrapped_scalar(alpha));
+    return r;
+  }
+};
+
+struct SubBackward0 : Node {
+  Scalar alpha;
+  std::string name() const override { return "SubBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = g[0];
+    if (needs_input_grad(1)) r[1] = alpha.f == 1.0 ? neg(g[0]) : mul(g[0], wrapped_scalar(Scalar(-alpha.f)));
+    return r;
+  }
+};
+
+struct RsubBackward1 : Node {
+  std::string name() const override { return "RsubBackward1"; }
+  variable_list apply(variable_list&& g) override { return {neg(g[0])}; }
+};
+
+Tensor scaled(const Tensor& b, Scalar alpha) {
+  if (alpha.kind != Scalar::Kind::Float && alpha.i == 1) return b;
+  if (alpha.kind == Scalar::Kind::Float && alpha.f == 1.0) return b;
+  NoGradGuard ng;
+  return mul(b, wrapped_scalar(alpha));
+}
+
+void check_alpha(const Tensor& a, const Tensor& b, Scalar alpha, const char* op) {
+  DType dt = detail::result_type({&a, &b});
+  if (!is_floating(dt) && alpha.is_float()) {
+    throw Error(ErrorKind::Runtime, str("For integral input tensors, argument alpha must not be a floating point "
+                                        "number. (in ", op, ")"));
+  }
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
+  check_alpha(a, b, alpha, "add");
+  DType dt = detail::result_type({&a, &b});
+  Tensor out = binary_kernel(BinaryOp::Add, a, scaled(b, alpha), dt, "add");
+  if (auto n = make_node<AddBackward0>({&a, &b})) {
+    n->alpha = alpha;
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
+  if (a.dtype() == DType::Bool && b.dtype() == DType::Bool) {
+    throw Error(ErrorKind::Runtime,
+                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                "`logical_xor()` operator instead.");
+  }
+  check_alpha(a, b, alpha, "sub");
+  DType dt = detail::result_type({&a, &b});
+  Tensor out = binary_kernel(BinaryOp::Sub, a, scaled(b, alpha), dt, "sub");
+  if (auto n = make_node<SubBackward0>({&a, &b})) {
+    n->alpha = alpha;
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor rsub(const Tensor& a, Scalar b) {
+  Tensor bt = wrapped_scalar(b);
+  DType dt = detail::result_type({&a, &bt});
+  Tensor out = binary_kernel(BinaryOp::Sub, bt, a, dt, "rsub");
+  if (auto n = make_node<RsubBackward1>({&a})) set_history(out, n);
+  return out;
+}
+
+// ---------------------------------------------------------------- mul / div
+
+namespace {
+struct MulBackward0 : Node {
+  SavedVariable self, other;
+  std::string name() const override { return "MulBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = mul(g[0], other.unpack(this));
+    if (needs_input_grad(1)) r[1] = mul(g[0], self.unpack(this));
+    return r;
+  }
+  void release_variables() override {
+    self.reset();
+    other.reset();
+  }
+};
+
+struct DivBackward0 : Node {
+  SavedVariable self, other;
+  std::string name() const override { return "DivBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    Tensor o = other.unpack(this);
+    if (needs_input_grad(0)) r[0] = div(g[0], o);
+    if (needs_input_grad(1)) r[1] = neg(div(mul(g[0], self.unpack(this)), mul(o, o)));
+    return r;
+  }
+  void release_variables() override {
+    self.reset();
+    other.reset();
+  }
+};
+}  // namespace
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  DType dt = detail::result_type({&a, &b});
+  Tensor out = binary_kernel(BinaryOp::Mul, a, b, dt, "mul");
+  if (auto n = make_node<MulBackward0>({&a, &b})) {
+    if (n->needs_input_grad(1)) n->self = SavedVariable(a, false);
+    if (n->needs_input_grad(0)) n->other = SavedVariable(b, false);
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  DType dt = detail::result_type({&a, &b});
+  if (!is_floating(dt)) dt = DType::Float32;  // true division
+  Tensor out = binary_kernel(BinaryOp::Div, a, b, dt, "div");
+  if (auto n = make_node<DivBackward0>({&a, &b})) {
+    if (n->needs_input_grad(1)) n->self = SavedVariable(a, false);
+    n->other = SavedVariable(b, false);
+    set_history(out, n);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- pow
+
+namespace {
+struct PowBackward0 : Node {  // tensor ** scalar
+  SavedVariable self;
+  Scalar exponent;
+  std::string name() const override { return "PowBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor s = self.unpack(this);
+    if (exponent.f == 0.0) return {zeros_like_grad(g[0])};
+    Scalar em1 = exponent.is_float() ? Scalar(exponent.f - 1.0) : Scalar(exponent.i - 1);
+    return {mul(g[0], mul(pow(s, em1), wrapped_scalar(exponent)))};
+  }
+  void release_variables() override { self.reset(); }
+};
+
+struct PowBackward1 : Node {  // tensor ** tensor
+  SavedVariable self, exponent, result;
+  std::string name() const override { return "PowBackward1"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    Tensor s = self.unpack(this), e = exponent.unpack(this);
+    if (needs_input_grad(0)) {
+      Tensor d = mul(g[0], mul(e, pow(s, sub(e, wrapped_scalar(Scalar(1.0))))));
+      r[0] = where(eq(e, wrapped_scalar(Scalar(0.0))), zeros_like_grad(d), d);
+    }
+    if (needs_input_grad(1)) {
+      Tensor d = mul(g[0], mul(result.unpack(this), log(s)));
+      Tensor zero_base = logical_and(eq(s, wrapped_scalar(Scalar(0.0))), ge(e, wrapped_scalar(Scalar(0.0))));
+      r[1] = where(zero_base, zeros_like_grad(d), d);
+    }
+    return r;
+  }
+  void release_variables() override {
+    self.reset();
+    exponent.reset();
+    result.reset();
+  }
+};
+
+struct PowBackward2 : Node {  // scalar ** tensor
+  SavedVariable result;
+  Scalar base;
+  std::string name() const override { return "PowBackward2"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor res = result.unpack(this);
+    if (base.f == 0.0) return {zeros_like_grad(g[0])};  // d/dx 0**x is 0 where defined
+    return {mul(g[0], mul(res, wrapped_scalar(Scalar(std::log(base.f)))))};
+  }
+  void release_variables() override { result.reset(); }
+};
+
+void check_int_pow(const Tensor& a, Scalar e) {
+  if (!is_floating(a.dtype()) && !e.is_float() && e.i < 0)
+    throw Error(ErrorKind::Runtime, "Integers to negative integer powers are not allowed. (in pow)");
+}
+}  // namespace
+
+Tensor pow(const Tensor& a, Scalar exponent) {
+  check_int_pow(a, exponent);
+  Tensor e = wrapped_scalar(exponent);
+  DType dt = detail::result_type({&a, &e});
+  Tensor out = binary_kernel(BinaryOp::Pow, a, e, dt, "pow");
+  if (auto n = make_node<PowBackward0>({&a})) {
+    n->self = SavedVariable(a, false);
+    n->exponent = exponent;
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor pow(const Tensor& a, const Tensor& exponent) {
+  DType dt = detail::result_type({&a, &exponent});
+  Tensor out = binary_kernel(BinaryOp::Pow, a, exponent, dt, "pow");
+  if (auto n = make_node<PowBackward1>({&a, &exponent})) {
+    n->self = SavedVariable(a, false);
+    n->exponent = SavedVariable(exponent, false);
+    if (n->needs_input_grad(1)) n->result = SavedVariable(out, true);
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor pow(Scalar base, const Tensor& exponent) {
+  Tensor b = wrapped_scalar(base);
+  DType dt = detail::result_type({&b, &exponent});
+  Tensor out = binary_kernel(BinaryOp::Pow, b, exponent, dt, "pow");
+  if (auto n = make_node<PowBackward2>({&exponent})) {
+    n->result = SavedVariable(out, true);
+    n->base = base;
+    set_history(out, n);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- maximum / minimum
+
+namespace {
+template <bool IsMax>
+struct ExtremumBackward : Node {
+  SavedVariable self, other;
+  std::string name() const override { return IsMax ? "MaximumBackward0" : "MinimumBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor a = self.unpack(this), b = other.unpack(this);
+    Tensor half = mul(g[0], wrapped_scalar(Scalar(0.5)));
+    Tensor z = zeros_like_grad(g[0]);
+    Tensor tie = eq(a, b);
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = where(IsMax ? gt(a, b) : lt(a, b), g[0], where(tie, half, z));
+    if (needs_input_grad(1)) r[1] = where(IsMax ? gt(b, a) : lt(b, a), g[0], where(tie, half, z));
+    return r;
+  }
+  void release_variables() override {
+    self.reset();
+    other.reset();
+  }
+};
+
+template <bool IsMax>
+Tensor extremum(const Tensor& a, const Tensor& b) {
+  DType dt = detail::result_type({&a, &b});
+  Tensor out = binary_kernel(IsMax ? BinaryOp::Maximum : BinaryOp::Minimum, a, b, dt, IsMax ? "maximum" : "minimum");
+  if (auto n = make_node<ExtremumBackward<IsMax>>({&a, &b})) {
+    n->self = SavedVariable(a, false);
+    n->other = SavedVariable(b, false);
+    set_history(out, n);
+  }
+  return out;
+}
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<true>(a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b); }
+
+// ---------------------------------------------------------------- unary math
+
+namespace {
+
+// A unary op whose backward needs the saved input (kSavesResult false) or result.
+template <UnaryOp Op>
+struct UnaryBackward : Node {
+  SavedVariable saved;
+  std::string name() const override;
+  variable_list apply(variable_list&& g) override;
+  void release_variables() override { saved.reset(); }
+};
+
+template <UnaryOp Op>
+constexpr bool kSavesResult = Op == UnaryOp::Exp || Op == UnaryOp::Sqrt || Op == UnaryOp::Tanh ||
+                              Op == UnaryOp::Sigmoid || Op == UnaryOp::Relu || Op == UnaryOp::Reciprocal;
+
+#define EMBER_UNARY_NAME(OP, NAME) \
+  template <>                      \
+  std::string UnaryBackward<UnaryOp::OP>::name() const { return NAME; }
+EMBER_UNARY_NAME(Neg, "NegBackward0")
+EMBER_UNARY_NAME(Exp, "ExpBackward0")
+EMBER_UNARY_NAME(Log, "LogBackward0")
+EMBER_UNARY_NAME(Sqrt, "SqrtBackward0")
+EMBER_UNARY_NAME(Tanh, "TanhBackward0")
+EMBER_UNARY_NAME(Sigmoid, "SigmoidBackward0")
+EMBER_UNARY_NAME(Relu, "ReluBackward0")
+EMBER_UNARY_NAME(Abs, "AbsBackward0")
+EMBER_UNARY_NAME(Sin, "SinBackward0")
+EMBER_UNARY_NAME(Cos, "CosBackward0")
+EMBER_UNARY_NAME(Sign, "SignBackward0")
+EMBER_UNARY_NAME(Reciprocal, "ReciprocalBackward0")
+#undef EMBER_UNARY_NAME
+
+Tensor one_like(const Tensor& g) { return wrapped_scalar(Scalar(1.0)); }
+
+template <UnaryOp Op>
+variable_list UnaryBackward<Op>::apply(variable_list&& g) {
+  const Tensor& gr = g[0];
+  if constexpr (Op == UnaryOp::Neg) return {neg(gr)};
+  if constexpr (Op == UnaryOp::Sign) return {zeros_like_grad(gr)};
+  Tensor s = saved.unpack(this);  // input, or result where kSavesResult
+  if constexpr (Op == UnaryOp::Exp) return {mul(gr, s)};
+  if constexpr (Op == UnaryOp::Log) return {div(gr, s)};
+  if constexpr (Op == UnaryOp::Sqrt) return {div(gr, mul(s, wrapped_scalar(Scalar(2.0))))};
+  if constexpr (Op == UnaryOp::Tanh) return {mul(gr, rsub(mul(s, s), Scalar(1.0)))};
+  if constexpr (Op == UnaryOp::Sigmoid) return {mul(gr, mul(s, rsub(s, Scalar(1.0))))};
+  if constexpr (Op == UnaryOp::Relu) return {where(gt(s, wrapped_scalar(Scalar(0.0))), gr, zeros_like_grad(gr))};
+  if constexpr (Op == UnaryOp::Abs) return {mul(gr, sign(s))};
+  if constexpr (Op == UnaryOp::Sin) return {mul(gr, cos(s))};
+  if constexpr (Op == UnaryOp::Cos) return {mul(gr, neg(sin(s)))};
+  if constexpr (Op == UnaryOp::Reciprocal) return {neg(mul(gr, mul(s, s)))};
+  (void)one_like;
+  return {gr};
+}
+
+template <UnaryOp Op>
+Tensor unary_op(const Tensor& a, DType dt) {
+  Tensor out = unary_kernel(Op, a, dt);
+  if (auto n = make_node<UnaryBackward<Op>>({&a})) {
+    if constexpr (Op != UnaryOp::Neg && Op != UnaryOp::Sign)
+      n->saved = kSavesResult<Op> ? SavedVariable(out, true) : SavedVariable(a, false);
+    set_history(out, n);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor neg(const Tensor& a) {
+  if (a.dtype() == DType::Bool)
+    throw Error(ErrorKind::Runtime,
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, "
+                "use the `~` or `logical_not()` operator instead.");
+  return unary_op<UnaryOp::Neg>(a, a.dtype());
+}
+Tensor exp(const Tensor& a) { return unary_op<UnaryOp::Exp>(a, float_result(a)); }
+Tensor log(const Tensor& a) { return unary_op<UnaryOp::Log>(a, float_result(a)); }
+Tensor sqrt(const Tensor& a) { return unary_op<UnaryOp::Sqrt>(a, float_result(a)); }
+Tensor tanh(const Tensor& a) { return unary_op<UnaryOp::Tanh>(a, float_result(a)); }
+Tensor sigmoid(const Tensor& a) { return unary_op<UnaryOp::Sigmoid>(a, float_result(a)); }
+Tensor sin(const Tensor& a) { return unary_op<UnaryOp::Sin>(a, float_result(a)); }
+Tensor cos(const Tensor& a) { return unary_op<UnaryOp::Cos>(a, float_result(a)); }
+Tensor reciprocal(const Tensor& a) { return unary_op<UnaryOp::Reciprocal>(a, float_result(a)); }
+Tensor relu(const Tensor& a) {
+  EMBER_CHECK(a.dtype() != DType::Bool, "\"clamp_min_scalar_cpu\" not implemented for 'Bool' (in relu)");
+  return unary_op<UnaryOp::Relu>(a, a.dtype());
+}
+Tensor abs(const Tensor& a) {
+  EMBER_CHECK(a.dtype() != DType::Bool, "\"abs_cpu\" not implemented for 'Bool' (in abs)");
+  return unary_op<UnaryOp::Abs>(a, a.dtype());
+}
+Tensor sign(const Tensor& a) { return unary_op<UnaryOp::Sign>(a, a.dtype()); }
+
+Tensor logical_not(const Tensor& a) {
+  Tensor b = as_dtype(a, DType::Bool);
+  return unary_kernel(UnaryOp::LogicalNot, b, DType::Bool);
+}
+
+// ---------------------------------------------------------------- clamp
+
+namespace {
+struct ClampBackward1 : Node {  // scalar bounds
+  SavedVariable self;
+  std::optional<Scalar> min, max;
+  std::string name() const override { return "ClampBackward1"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor s = self.unpack(this);
+    Tensor mask;
+    if (min) mask = ge(s, wrapped_scalar(*min));
+    if (max) {
+      Tensor m2 = le(s, wrapped_scalar(*max));
+      mask = mask.defined() ? logical_and(mask, m2) : m2;
+    }
+    return {where(mask, g[0], zeros_like_grad(g[0]))};
+  }
+  void release_variables() override { self.reset(); }
+};
+
+struct ClampBackward0 : Node {  // tensor bounds
+  SavedVariable self, min, max;
+  std::string name() const override { return "ClampBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor s = self.unpack(this), lo = min.unpack(this), hi = max.unpack(this);
+    Tensor z = zeros_like_grad(g[0]);
+    Tensor inside;
+    if (lo.defined()) inside = ge(s, lo);
+    if (hi.defined()) inside = inside.defined() ? logical_and(inside, le(s, hi)) : le(s, hi);
+    variable_list r(3);
+    if (needs_input_grad(0)) r[0] = where(inside, g[0], z);
+    if (lo.defined() && needs_input_grad(1)) r[1] = where(lt(s, lo), g[0], z);
+    if (hi.defined() && needs_input_grad(2)) r[2] = where(gt(s, hi), g[0], z);
+    return r;
+  }
+  void release_variables() override {
+    self.reset();
+    min.reset();
+    max.reset();
+  }
+};
+
+void check_clamp_dtype(const Tensor& a) {
+  EMBER_CHECK(a.dtype() != DType::Bool, "\"clamp_cpu\" not implemented for 'Bool' (in clamp)");
+}
+}  // namespace
+
+Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max) {
+  EMBER_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None (in clamp)");
+  check_clamp_dtype(a);
+  ResultTypeState st;
+  st.add_tensor(a.dtype(), a.dim());
+  if (min) st.add_scalar(min->natural_dtype());
+  if (max) st.add_scalar(max->natural_dtype());
+  DType dt = st.result();
+  Tensor ac = as_dtype(a, dt);
+  Tensor out = empty(a.shape(), dt);
+  if (out.numel() > 0) {
+    kernels::ScalarValue lo = detail::scalar_value(min.value_or(Scalar())), hi = detail::scalar_value(max.value_or(Scalar()));
+    LoopBuilder lb(a.shape());
+    lb.add(out).add(ac);
+    kernels::active().clamp(dt, lb.build(), min ? &lo : nullptr, max ? &hi : nullptr);
+  }
+  if (auto n = make_node<ClampBackward1>({&a})) {
+    n->self = SavedVariable(a, false);
+    n->min = min;
+    n->max = max;
+    set_history(out, n);
+  }
+  return out;
+}
+
+Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max) {
+  EMBER_CHECK(min.defined() || max.defined(), "torch.clamp: At least one of 'min' or 'max' must not be None (in clamp)");
+  check_clamp_dtype(a);
+  Tensor out;
+  {
+    NoGradGuard ng;
+    out = a;
+    if (min.defined()) out = maximum(out, min);
+    if (max.defined()) out = minimum(out, max);
+    if (out.is_same(a)) out = clone(a);
+  }
+  Tensor none;
+  if (auto n = make_node<ClampBackward0>({&a, min.defined() ? &min : &none, max.defined() ? &max : &none})) {
+    n->self = SavedVariable(a, false);
+    n->min = SavedVariable(min, false);
+    n->max = SavedVariable(max, false);
+    set_history(out, n);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- where
+
+namespace {
+struct WhereBackward0 : Node {
+  SavedVariable condition;
+  std::string name() const override { return "WhereBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    Tensor c = condition.unpack(this);
+    Tensor z = zeros_like_grad(g[0]);
+    variable_list r(3);
+    if (needs_input_grad(1)) r[1] = where(c, g[0], z);
+    if (needs_input_grad(2)) r[2] = where(c, z, g[0]);
+    return r;
+  }
+  void release_variables() override { condition.reset(); }
+};
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(cond.dtype() == DType::Bool, "where expected condition to be a boolean tensor, but got a tensor with dtype ",
+              dtype_name(cond.dtype()));
+  DType dt = detail::result_type({&a, &b});
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor ac = as_dtype(a, dt), bc = as_dtype(b, dt);
+  Tensor out = empty(shape, dt);
+  if (out.numel() > 0) {
+    LoopBuilder lb(shape);
+    lb.add(out).add(cond).add(ac).add(bc);
+    kernels::active().where(dt, lb.build());
+  }
+  if (auto n = make_node<WhereBackward0>({&cond, &a, &b})) {
+    n->condition = SavedVariable(cond, false);
+    set_history(out, n);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- comparisons
+
+namespace {
+Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  DType dt = detail::result_type({&a, &b});
+  return binary_kernel(op, a, b, dt, name);
+}
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Eq, a, b, "eq"); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Ne, a, b, "ne"); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Lt, a, b, "lt"); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Le, a, b, "le"); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Gt, a, b, "gt"); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare(BinaryOp::Ge, a, b, "ge"); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return compare(BinaryOp::LogicalAnd, a, b, "logical_and"); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return compare(BinaryOp::LogicalOr, a, b, "logical_or"); }
+
+// ---------------------------------------------------------------- in-place
+
+namespace {
+
+// Runs an in-place op as "compute out of place, write back". Without a graph to record
+// and when the dtypes allow, the kernel writes straight into self instead.
+template <typename F>
+Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor*> others, F out_of_place) {
+  detail::check_inplace(self, op, others);
+  bool record = detail::should_record(others) || (GradMode::is_enabled() && self.requires_grad());
+  Tensor src = self;
+  if (record && self.requires_grad()) {
+    // The op's backward may need self's old value: compute from a copy that carries
+    // self's history, so writing into self does not invalidate what was saved.
+    src = contiguous_copy(self);
+    AutogradMeta& m = src->ensure_autograd();
+    m.grad_fn = self.grad_fn();
+    m.output_nr = self.output_nr();
+  }
+  Tensor r;
+  {
+    AutoGradMode mode(record);
+    r = out_of_place(src);
+  }
+  if (r.shape() != self.shape()) {
+    throw Error(ErrorKind::Runtime, str("output with shape ", shape_str(self.shape()),
+                                        " doesn't match the broadcast shape ", shape_str(r.shape()), " (in ", op, ")"));
+  }
+  detail::check_can_cast(r.dtype(), self.dtype(), op);
+  detail::copy_into(self, r);
+  self->bump_version();
+  if (record) detail::rebase_history(self, r.grad_fn(), r.output_nr());
+  return self;
+}
+
+// Fast path for binary in-place ops on tensors outside any graph: write into self.
+bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const char* name) {
+  if (GradMode::is_enabled() && (self.requires_grad() || other.requires_grad())) return false;
+  DType dt = detail::result_type({&self, &other});
+  if (dt != self.dtype()) return false;
+  Shape shape = broadcast_shapes(self.shape(), other.shape(), name);
+  if (shape != self.shape()) return false;  // let the general path raise
+  if (op == BinaryOp::Div && !is_floating(dt)) return false;
+  Tensor oc = as_dtype(other, dt);
+  if (self.numel() > 0) {
+    LoopBuilder lb(shape);
+    lb.add(self).add(self).add(oc);
+    kernels::active().binary(op, dt, lb.build());
+  }
+  self->bump_version();
+  return true;
+}
+
+}  // namespace
+
+Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
+  detail::check_inplace(self, "add_", {&other});
+  check_alpha(self, other, alpha, "add_");
+  if (try_direct_binary(self, BinaryOp::Add, scaled(other, alpha), "add_")) return self;
+  return inplace(self, "add_", {&other}, [&](const Tensor& s) { return add(s, other, alpha); });
+}
+
+Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
+  detail::check_inplace(self, "sub_", {&other});
+  check_alpha(self, other, alpha, "sub_");
+  if (self.dtype() != DType::Bool && try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha), "sub_")) return self;
+  return inplace(self, "sub_", {&other}, [&](const Tensor& s) { return sub(s, other, alpha); });
+}
+
+Tensor& mul_(Tensor& self, const Tensor& other) {
+  detail::check_inplace(self, "mul_", {&other});
+  if (try_direct_binary(self, BinaryOp::Mul, other, "mul_")) return self;
+  return inplace(self, "mul_", {&other}, [&](const Tensor& s) { return mul(s, other); });
+}
+
+Tensor& div_(Tensor& self, const Tensor& other) {
+  detail::check_inplace(self, "div_", {&other});
+  if (try_direct_binary(self, BinaryOp::Div, other, "div_")) return self;
+  return inplace(self, "div_", {&other}, [&](const Tensor& s) { return div(s, other); });
+}
+
+Tensor& pow_(Tensor& self, Scalar exponent) {
+  return inplace(self, "pow_", {}, [&](const Tensor& s) { return pow(s, exponent); });
+}
+
+Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
+  return inplace(self, "clamp_", {}, [&](const Tensor& s) { return clamp(s, min, max); });
+}
+
+void add_inplace_nograd(Tensor& self, const Tensor& other) {
+  NoGradGuard ng;
+  add_(self, other);
+}
+
+namespace {
+struct CopyBackwards : Node {
+  std::string name() const override { return "CopyBackwards"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = zeros_like_grad(g[0]);
+    if (needs_input_grad(1)) r[1] = g[0];
+    return r;
+  }
+};
+
+struct FillBackward : Node {
+  const char* node_name;
+  explicit FillBackward(const char* n = "FillBackward0") : node_name(n) {}
+  std::string name() const override { return node_name; }
+  variable_list apply(variable_list&& g) override { return {zeros_like_grad(g[0])}; }
+};
+}  // namespace
+
+Tensor& copy_(Tensor& self, const Tensor& src) {
+  detail::check_inplace(self, "copy_", {&src});
+  broadcast_shapes(self.shape(), src.shape(), "copy_");
+  Shape b = broadcast_shapes(self.shape(), src.shape(), "copy_");
+  if (b != self.shape()) {
+    throw Error(ErrorKind::Runtime, str("output with shape ", shape_str(self.shape()),
+                                        " doesn't match the broadcast shape ", shape_str(b), " (in copy_)"));
+  }
+  bool record = GradMode::is_enabled() && (self.requires_grad() || src.requires_grad());
+  if (src.storage() == self.storage() && !(src.offset() == self.offset() && src.strides() == self.strides())) {
+    Tensor tmp = contiguous_copy(src);  // overlapping memory: read everything first
+    detail::copy_into(self, tmp);
+  } else {
+    detail::copy_into(self, src);
+  }
+  self->bump_version();
+  if (record) {
+    auto n = std::make_shared<CopyBackwards>();
+    n->add_input(self);
+    n->add_input(src);
+    detail::rebase_history(self, n, 0);
+  }
+  return self;
+}
+
+namespace {
+Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_name) {
+  detail::check_inplace(self, op, {});
+  if (self.numel() > 0) {
+    LoopBuilder lb(self.shape());
+    lb.add(self);
+    kernels::active().fill(self.dtype(), lb.build(), detail::scalar_value(value));
+  }
+  self->bump_version();
+  if (GradMode::is_enabled() && self.requires_grad()) {
+    auto n = std::make_shared<FillBackward>(node_name);
+    n->add_input(self);
+    detail::rebase_history(self, n, 0);
+  }
+  return self;
+}
+}  // namespace
+
+Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "fill_", "FillBackward0"); }
+Tensor& zero_(Tensor& self) { return fill_impl(self, Scalar(int64_t{0}), "zero_", "ZeroBackward0"); }
+
+}  // namespace ember

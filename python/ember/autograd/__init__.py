@@ -1,0 +1,28 @@
+"""ember.autograd: the functional entry points to the engine, with PyTorch's names."""
+
+from __future__ import annotations
+
+from .. import _C
+from ..grad_mode import enable_grad, no_grad, set_grad_enabled
+
+Node = _C.Node
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulates the gradients of ``tensors`` into the ``.grad`` of the leaves."""
+    if inputs is not None:
+        raise NotImplementedError("ember.autograd.backward(inputs=...) is not supported yet")
+    if retain_graph is None:
+        retain_graph = create_graph
+    _C._run_backward(tensors, grad_tensors, bool(retain_graph), bool(create_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Returns the gradients of ``outputs`` with respect to ``inputs`` (a tuple), without
+    touching any ``.grad``."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    return _C._run_grad(outputs, inputs, grad_outputs, bool(retain_graph), bool(create_graph), bool(allow_unused))
+
+
+__all__ = ["Node", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]

@@ -1,0 +1,108 @@
+// Conversions shared by the binding files: Tensor and DType casters, Python numbers
+// as operands, size arguments. No op logic lives in python/src.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "ops/ops.h"
+
+namespace py = pybind11;
+
+namespace ember::py_bind {
+
+// The Python-visible dtype objects (ember.float32 ...), one per DType.
+struct DTypeObject {
+  DType value;
+};
+DTypeObject* dtype_object(DType t);
+
+// ember.Size, installed by python/ember/__init__.py.
+py::object& size_class();
+py::tuple to_size(const Shape& s);
+
+// A Python operand of a binary op: a Tensor, or a number wrapped as a 0-dim tensor.
+// Returns false (no exception) when `h` is neither.
+bool try_operand(py::handle h, Tensor& out);
+Tensor operand(py::handle h, const char* op);
+// A Python number as a Scalar; false if `h` is not a number.
+bool try_scalar(py::handle h, Scalar& out);
+Scalar scalar(py::handle h, const char* op);
+
+// Sizes from varargs or one sequence: f(2, 3) and f((2, 3)) alike.
+std::vector<int64_t> sizes_from_args(const py::args& args, const char* op);
+std::vector<int64_t> int_list(py::handle h, const char* op);
+// dim=None / int / tuple of ints; empty result means "all dims".
+std::vector<int64_t> dims_arg(py::handle h, const char* op);
+
+// Runs f with the GIL released when the work is large enough to be worth it.
+template <typename F>
+auto maybe_without_gil(int64_t work, F&& f) -> decltype(f()) {
+  if (work >= (int64_t{1} << 15)) {
+    py::gil_scoped_release release;
+    return f();
+  }
+  return f();
+}
+
+void init_dtype(py::module_& m);
+void init_tensor(py::module_& m);
+using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
+void init_ops(py::module_& m, TensorClass& cls);
+void init_autograd(py::module_& m);
+void init_convert(py::module_& m);
+
+// Python data (nested sequences, numbers, numpy arrays, tensors) to a new tensor.
+Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);
+Tensor from_numpy(py::array arr);
+py::object tolist(const Tensor& t);
+py::object item(const Tensor& t);
+py::buffer_info buffer_of(const TensorImpl& t);
+
+}  // namespace ember::py_bind
+
+namespace pybind11::detail {
+
+template <>
+struct type_caster<ember::Tensor> {
+  PYBIND11_TYPE_CASTER(ember::Tensor, const_name("Tensor"));
+  bool load(handle src, bool convert) {
+    make_caster<std::shared_ptr<ember::TensorImpl>> inner;
+    if (src.is_none() || !inner.load(src, convert)) return false;
+    value = ember::Tensor(cast_op<std::shared_ptr<ember::TensorImpl>>(inner));
+    return true;
+  }
+  static handle cast(const ember::Tensor& t, return_value_policy, handle parent) {
+    if (!t.defined()) return none().release();
+    return make_caster<std::shared_ptr<ember::TensorImpl>>::cast(t.impl(), return_value_policy::take_ownership,
+                                                                  parent);
+  }
+};
+
+template <>
+struct type_caster<ember::DType> {
+  PYBIND11_TYPE_CASTER(ember::DType, const_name("dtype"));
+  bool load(handle src, bool) {
+    if (src.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) value = ember::DType::Float64;
+    else if (src.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) value = ember::DType::Int64;
+    else if (src.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) value = ember::DType::Bool;
+    else {
+      make_caster<ember::py_bind::DTypeObject> inner;
+      if (src.is_none() || !inner.load(src, false)) return false;
+      value = cast_op<ember::py_bind::DTypeObject&>(inner).value;
+    }
+    return true;
+  }
+  static handle cast(ember::DType t, return_value_policy, handle parent) {
+    return make_caster<ember::py_bind::DTypeObject*>::cast(ember::py_bind::dtype_object(t),
+                                                          return_value_policy::reference, parent);
+  }
+};
+
+}  // namespace pybind11::detail

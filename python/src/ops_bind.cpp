@@ -1,0 +1,336 @@
+// Ops as Tensor methods, operators and module functions. Each binding converts its
+// arguments and calls one C++ op; large work runs without the GIL.
+#include "autograd/grad_mode.h"
+#include "common.h"
+
+namespace ember::py_bind {
+
+namespace {
+
+using T = const Tensor&;
+
+// Binds `f` as a method and as a module function (whose first argument is `input`).
+template <typename F, typename... Extra>
+void both(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&... extra) {
+  cls.def(name, f, extra...);
+  m.def(name, f, py::arg("input"), extra...);
+}
+
+int64_t work_of(T a) { return a.numel(); }
+
+template <typename F>
+py::object binary_operator(py::handle self, py::handle other, F f) {
+  Tensor a = self.cast<Tensor>(), b;
+  if (!try_operand(other, b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  Tensor r = maybe_without_gil(std::max(a.numel(), b.numel()), [&] { return f(a, b); });
+  return py::cast(r);
+}
+
+py::object return_pair(const char* name, std::pair<Tensor, Tensor> p) {
+  static py::object max_t, min_t;
+  py::object& cls = std::string(name) == "max" ? max_t : min_t;
+  if (!cls) {
+    cls = py::module_::import("collections").attr("namedtuple")(name, py::make_tuple("values", "indices"));
+    cls.attr("__module__") = "ember.return_types";
+  }
+  return cls(p.first, p.second);
+}
+
+template <bool IsMax>
+py::object extreme(T a, py::handle dim, bool keepdim) {
+  if (dim.is_none()) return py::cast(IsMax ? max(a) : min(a));
+  Tensor other;
+  if (py::isinstance(dim, py::type::of<TensorImpl>())) {
+    other = dim.cast<Tensor>();
+    return py::cast(IsMax ? maximum(a, other) : minimum(a, other));
+  }
+  int64_t d = dim.cast<int64_t>();
+  return return_pair(IsMax ? "max" : "min", IsMax ? max(a, d, keepdim) : min(a, d, keepdim));
+}
+
+std::optional<Scalar> opt_scalar(py::handle h, const char* op) {
+  if (h.is_none()) return std::nullopt;
+  return scalar(h, op);
+}
+
+Tensor clamp_any(T a, py::handle lo, py::handle hi) {
+  bool tensor_bounds = py::isinstance(lo, py::type::of<TensorImpl>()) || py::isinstance(hi, py::type::of<TensorImpl>());
+  if (!tensor_bounds) return clamp(a, opt_scalar(lo, "clamp"), opt_scalar(hi, "clamp"));
+  Tensor tl = lo.is_none() ? Tensor() : operand(lo, "clamp");
+  Tensor th = hi.is_none() ? Tensor() : operand(hi, "clamp");
+  return clamp(a, tl, th);
+}
+
+Tensor pow_any(T a, py::handle e) {
+  Scalar s;
+  if (try_scalar(e, s)) return pow(a, s);
+  return pow(a, operand(e, "pow"));
+}
+
+std::vector<int64_t> shape_vec(const Shape& s) { return std::vector<int64_t>(s.begin(), s.end()); }
+
+}  // namespace
+
+void init_ops(py::module_& m, TensorClass& cls) {
+  auto kw_alpha = py::arg("alpha") = 1;
+  // ---- arithmetic
+  both(m, cls, "add", [](T a, py::handle b, py::handle alpha) {
+    Tensor bt = operand(b, "add");
+    return maybe_without_gil(work_of(a), [&] { return add(a, bt, scalar(alpha, "add")); });
+  }, py::arg("other"), py::kw_only(), kw_alpha);
+  both(m, cls, "sub", [](T a, py::handle b, py::handle alpha) {
+    Tensor bt = operand(b, "sub");
+    return maybe_without_gil(work_of(a), [&] { return sub(a, bt, scalar(alpha, "sub")); });
+  }, py::arg("other"), py::kw_only(), kw_alpha);
+  both(m, cls, "mul", [](T a, py::handle b) {
+    Tensor bt = operand(b, "mul");
+    return maybe_without_gil(work_of(a), [&] { return mul(a, bt); });
+  }, py::arg("other"));
+  both(m, cls, "div", [](T a, py::handle b, py::handle rounding_mode) {
+    EMBER_CHECK(rounding_mode.is_none(), "div: rounding_mode is not supported by ember yet");
+    Tensor bt = operand(b, "div");
+    return maybe_without_gil(work_of(a), [&] { return div(a, bt); });
+  }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
+  both(m, cls, "true_divide", [](T a, py::handle b) { return div(a, operand(b, "true_divide")); }, py::arg("other"));
+  both(m, cls, "pow", [](T a, py::handle e) { return pow_any(a, e); }, py::arg("exponent"));
+  both(m, cls, "maximum", [](T a, T b) { return maximum(a, b); }, py::arg("other"));
+  both(m, cls, "minimum", [](T a, T b) { return minimum(a, b); }, py::arg("other"));
+  both(m, cls, "eq", [](T a, py::handle b) { return eq(a, operand(b, "eq")); }, py::arg("other"));
+  both(m, cls, "ne", [](T a, py::handle b) { return ne(a, operand(b, "ne")); }, py::arg("other"));
+  both(m, cls, "lt", [](T a, py::handle b) { return lt(a, operand(b, "lt")); }, py::arg("other"));
+  both(m, cls, "le", [](T a, py::handle b) { return le(a, operand(b, "le")); }, py::arg("other"));
+  both(m, cls, "gt", [](T a, py::handle b) { return gt(a, operand(b, "gt")); }, py::arg("other"));
+  both(m, cls, "ge", [](T a, py::handle b) { return ge(a, operand(b, "ge")); }, py::arg("other"));
+  both(m, cls, "logical_and", [](T a, T b) { return logical_and(a, b); }, py::arg("other"));
+  both(m, cls, "logical_or", [](T a, T b) { return logical_or(a, b); }, py::arg("other"));
+  both(m, cls, "logical_not", [](T a) { return logical_not(a); });
+
+  // ---- unary math
+#define EMBER_UNARY(NAME) both(m, cls, #NAME, [](T a) { return maybe_without_gil(work_of(a), [&] { return NAME(a); }); })
+  EMBER_UNARY(neg);
+  EMBER_UNARY(exp);
+  EMBER_UNARY(log);
+  EMBER_UNARY(sqrt);
+  EMBER_UNARY(tanh);
+  EMBER_UNARY(sigmoid);
+  EMBER_UNARY(relu);
+  EMBER_UNARY(abs);
+  EMBER_UNARY(sin);
+  EMBER_UNARY(cos);
+  EMBER_UNARY(sign);
+  EMBER_UNARY(reciprocal);
+#undef EMBER_UNARY
+  both(m, cls, "negative", [](T a) { return neg(a); });
+  both(m, cls, "clamp", [](T a, py::handle lo, py::handle hi) { return clamp_any(a, lo, hi); },
+       py::arg("min") = py::none(), py::arg("max") = py::none());
+  both(m, cls, "clip", [](T a, py::handle lo, py::handle hi) { return clamp_any(a, lo, hi); },
+       py::arg("min") = py::none(), py::arg("max") = py::none());
+  m.def("where", [](T cond, py::handle a, py::handle b) { return where(cond, operand(a, "where"), operand(b, "where")); },
+        py::arg("condition"), py::arg("input"), py::arg("other"));
+  cls.def("where", [](T self, T cond, py::handle other) { return where(cond, self, operand(other, "where")); },
+          py::arg("condition"), py::arg("other"));
+
+  // ---- reductions
+  both(m, cls, "sum", [](T a, py::handle dim, bool keepdim, std::optional<DType> dtype) {
+    if (dim.is_none()) return sum(a, dtype);
+    auto dims = dims_arg(dim, "sum");
+    return maybe_without_gil(work_of(a), [&] { return sum(a, dims, keepdim, dtype); });
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+  both(m, cls, "mean", [](T a, py::handle dim, bool keepdim, std::optional<DType> dtype) {
+    if (dim.is_none()) return mean(a, dtype);
+    auto dims = dims_arg(dim, "mean");
+    return maybe_without_gil(work_of(a), [&] { return mean(a, dims, keepdim, dtype); });
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
+  both(m, cls, "max", [](T a, py::handle dim, bool keepdim) { return extreme<true>(a, dim, keepdim); },
+       py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  both(m, cls, "min", [](T a, py::handle dim, bool keepdim) { return extreme<false>(a, dim, keepdim); },
+       py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  both(m, cls, "argmax", [](T a, std::optional<int64_t> dim, bool keepdim) { return argmax(a, dim, keepdim); },
+       py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  both(m, cls, "argmin", [](T a, std::optional<int64_t> dim, bool keepdim) { return argmin(a, dim, keepdim); },
+       py::arg("dim") = py::none(), py::arg("keepdim") = false);
+
+  // ---- linear algebra
+  auto gemm_work = [](T a, T b) { return a.numel() * (b.dim() ? b.shape()[b.dim() - 1] : 1); };
+  both(m, cls, "mm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return mm(a, b); }); }, py::arg("mat2"));
+  both(m, cls, "mv", [](T a, T v) { return mv(a, v); }, py::arg("vec"));
+  both(m, cls, "dot", [](T a, T b) { return dot(a, b); }, py::arg("other"));
+  both(m, cls, "bmm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return bmm(a, b); }); }, py::arg("mat2"));
+  both(m, cls, "matmul", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return matmul(a, b); }); },
+       py::arg("other"));
+
+  // ---- shape
+  cls.def("view", [](T a, py::args shape) {
+    if (shape.size() == 1 && !PyLong_Check(shape[0].ptr()) && !py::isinstance<py::sequence>(shape[0])) {
+      throw Error(ErrorKind::Type, "view(): ember does not support viewing as another dtype; pass sizes");
+    }
+    return view(a, sizes_from_args(shape, "view"));
+  });
+  cls.def("reshape", [](T a, py::args shape) { return reshape(a, sizes_from_args(shape, "reshape")); });
+  m.def("reshape", [](T a, py::handle shape) { return reshape(a, int_list(shape, "reshape")); }, py::arg("input"),
+        py::arg("shape"));
+  cls.def("view_as", [](T a, T o) { return view(a, shape_vec(o.shape())); }, py::arg("other"));
+  cls.def("reshape_as", [](T a, T o) { return reshape(a, shape_vec(o.shape())); }, py::arg("other"));
+  both(m, cls, "t", [](T a) { return t(a); });
+  cls.def_property_readonly("T", [](T a) {
+    std::vector<int64_t> dims;
+    for (int64_t d = a.dim() - 1; d >= 0; --d) dims.push_back(d);
+    return a.dim() == 2 ? t(a) : permute(a, dims);
+  });
+  both(m, cls, "transpose", [](T a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); }, py::arg("dim0"),
+       py::arg("dim1"));
+  both(m, cls, "swapaxes", [](T a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); }, py::arg("axis0"),
+       py::arg("axis1"));
+  cls.def("permute", [](T a, py::args dims) { return permute(a, sizes_from_args(dims, "permute")); });
+  m.def("permute", [](T a, py::handle dims) { return permute(a, int_list(dims, "permute")); }, py::arg("input"),
+        py::arg("dims"));
+  both(m, cls, "unsqueeze", [](T a, int64_t dim) { return unsqueeze(a, dim); }, py::arg("dim"));
+  both(m, cls, "squeeze", [](T a, py::handle dim) {
+    if (dim.is_none()) return squeeze(a);
+    if (PyLong_Check(dim.ptr())) return squeeze(a, dim.cast<int64_t>());
+    return squeeze(a, int_list(dim, "squeeze"));
+  }, py::arg("dim") = py::none());
+  cls.def("expand", [](T a, py::args sizes) { return expand(a, sizes_from_args(sizes, "expand")); });
+  cls.def("expand_as", [](T a, T o) { return expand(a, shape_vec(o.shape())); }, py::arg("other"));
+  both(m, cls, "flatten", [](T a, int64_t s, int64_t e) { return flatten(a, s, e); }, py::arg("start_dim") = 0,
+       py::arg("end_dim") = -1);
+  cls.def("contiguous", [](T a) { return contiguous(a); });
+  both(m, cls, "clone", [](T a) { return clone(a); });
+  both(m, cls, "detach", [](T a) { return detach(a); });
+  cls.def("float", [](T a) { return to_dtype(a, DType::Float32); });
+  cls.def("double", [](T a) { return to_dtype(a, DType::Float64); });
+  cls.def("long", [](T a) { return to_dtype(a, DType::Int64); });
+  cls.def("bool", [](T a) { return to_dtype(a, DType::Bool); });
+  cls.def("_to_dtype", [](T a, DType dt, bool copy) { return copy && a.dtype() == dt ? clone(a) : to_dtype(a, dt); });
+
+  // ---- in-place (return self, the same Python object)
+  cls.def("add_", [](py::object self, py::handle b, py::handle alpha) {
+    Tensor a = self.cast<Tensor>();
+    Tensor bt = operand(b, "add_");
+    maybe_without_gil(work_of(a), [&] { add_(a, bt, scalar(alpha, "add_")); });
+    return self;
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  cls.def("sub_", [](py::object self, py::handle b, py::handle alpha) {
+    Tensor a = self.cast<Tensor>();
+    Tensor bt = operand(b, "sub_");
+    maybe_without_gil(work_of(a), [&] { sub_(a, bt, scalar(alpha, "sub_")); });
+    return self;
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  cls.def("mul_", [](py::object self, py::handle b) {
+    Tensor a = self.cast<Tensor>();
+    Tensor bt = operand(b, "mul_");
+    maybe_without_gil(work_of(a), [&] { mul_(a, bt); });
+    return self;
+  }, py::arg("other"));
+  cls.def("div_", [](py::object self, py::handle b) {
+    Tensor a = self.cast<Tensor>();
+    Tensor bt = operand(b, "div_");
+    maybe_without_gil(work_of(a), [&] { div_(a, bt); });
+    return self;
+  }, py::arg("other"));
+  cls.def("pow_", [](py::object self, py::handle e) {
+    Tensor a = self.cast<Tensor>();
+    pow_(a, scalar(e, "pow_"));
+    return self;
+  }, py::arg("exponent"));
+  cls.def("clamp_", [](py::object self, py::handle lo, py::handle hi) {
+    Tensor a = self.cast<Tensor>();
+    clamp_(a, opt_scalar(lo, "clamp_"), opt_scalar(hi, "clamp_"));
+    return self;
+  }, py::arg("min") = py::none(), py::arg("max") = py::none());
+  cls.def("zero_", [](py::object self) {
+    Tensor a = self.cast<Tensor>();
+    zero_(a);
+    return self;
+  });
+  cls.def("fill_", [](py::object self, py::handle v) {
+    Tensor a = self.cast<Tensor>();
+    Scalar s;
+    if (!try_scalar(v, s)) {
+      Tensor vt = operand(v, "fill_");
+      EMBER_CHECK(vt.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", vt.dim(), " dimensions.");
+      s = vt.dtype() == DType::Int64 ? Scalar(vt.data<int64_t>()[0]) : Scalar(cast_copy(vt, DType::Float64).data<double>()[0]);
+    }
+    fill_(a, s);
+    return self;
+  }, py::arg("value"));
+  cls.def("copy_", [](py::object self, T src) {
+    Tensor a = self.cast<Tensor>();
+    maybe_without_gil(work_of(a), [&] { copy_(a, src); });
+    return self;
+  }, py::arg("src"));
+
+  // ---- operators
+  cls.def("__add__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return add(x, y); }); });
+  cls.def("__radd__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return add(x, y); }); });
+  cls.def("__sub__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return sub(x, y); }); });
+  cls.def("__rsub__", [](py::handle a, py::handle b) -> py::object {
+    Scalar s;
+    if (!try_scalar(b, s)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    return py::cast(rsub(a.cast<Tensor>(), s));
+  });
+  cls.def("__mul__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return mul(x, y); }); });
+  cls.def("__rmul__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return mul(x, y); }); });
+  cls.def("__truediv__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return div(x, y); }); });
+  cls.def("__rtruediv__", [](py::handle a, py::handle b) {
+    return binary_operator(a, b, [](T x, T y) { return mul(reciprocal(x), y); });
+  });
+  cls.def("__pow__", [](py::handle a, py::handle b) -> py::object {
+    Scalar s;
+    if (try_scalar(b, s)) return py::cast(pow(a.cast<Tensor>(), s));
+    return binary_operator(a, b, [](T x, T y) { return pow(x, y); });
+  });
+  cls.def("__rpow__", [](py::handle a, py::handle b) -> py::object {
+    Scalar s;
+    if (!try_scalar(b, s)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    return py::cast(pow(s, a.cast<Tensor>()));
+  });
+  cls.def("__matmul__", [](py::handle a, py::handle b) -> py::object {
+    if (!py::isinstance(b, py::type::of<TensorImpl>())) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    Tensor x = a.cast<Tensor>(), y = b.cast<Tensor>();
+    return py::cast(maybe_without_gil(x.numel() * (y.dim() ? y.shape()[y.dim() - 1] : 1), [&] { return matmul(x, y); }));
+  });
+  cls.def("__neg__", [](T a) { return neg(a); });
+  cls.def("__pos__", [](T a) { return a; });
+  cls.def("__abs__", [](T a) { return abs(a); });
+  cls.def("__invert__", [](T a) {
+    EMBER_CHECK_TYPE(a.dtype() == DType::Bool, "~ (bitwise not) is only supported for bool tensors in ember (got ",
+                     dtype_name(a.dtype()), ")");
+    return logical_not(a);
+  });
+  cls.def("__and__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return logical_and(x, y); }); });
+  cls.def("__or__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return logical_or(x, y); }); });
+  cls.def("__eq__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return eq(x, y); }); });
+  cls.def("__ne__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return ne(x, y); }); });
+  cls.def("__lt__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return lt(x, y); }); });
+  cls.def("__le__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return le(x, y); }); });
+  cls.def("__gt__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return gt(x, y); }); });
+  cls.def("__ge__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return ge(x, y); }); });
+  auto inplace_op = [&](const char* name, const char* method) {
+    cls.def(name, [method](py::object self, py::handle b) -> py::object {
+      Tensor tmp;
+      if (!try_operand(b, tmp)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+      return self.attr(method)(b);
+    });
+  };
+  inplace_op("__iadd__", "add_");
+  inplace_op("__isub__", "sub_");
+  inplace_op("__imul__", "mul_");
+  inplace_op("__itruediv__", "div_");
+  cls.def("__bool__", [](T a) {
+    if (a.numel() != 1) {
+      throw Error(ErrorKind::Runtime, str("Boolean value of Tensor with more than one value is ambiguous (shape ",
+                                          shape_str(a.shape()), ")"));
+    }
+    return item(a).cast<bool>();
+  });
+  cls.def("__float__", [](T a) { return item(a).cast<double>(); });
+  cls.def("__int__", [](T a) { return py::int_(item(a)); });
+  cls.def("__index__", [](T a) {
+    EMBER_CHECK_TYPE(a.dtype() == DType::Int64 && a.numel() == 1,
+                     "only integer tensors of a single element can be converted to an index");
+    return item(a).cast<int64_t>();
+  });
+}
+
+}  // namespace ember::py_bind

@@ -1,0 +1,249 @@
+// The Tensor class: attributes, methods, operators and indexing.
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "common.h"
+
+namespace ember::py_bind {
+
+namespace {
+
+const char* const kNonLeafGradWarning =
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, "
+    "use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the "
+    "leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.";
+
+Tensor get_grad(const Tensor& t) {
+  auto* m = t->autograd();
+  if (!t.is_leaf() && !(m && m->retains_grad)) {
+    if (PyErr_WarnEx(PyExc_UserWarning, kNonLeafGradWarning, 1) < 0) throw py::error_already_set();
+  }
+  return m ? m->grad : Tensor();
+}
+
+void set_grad(const Tensor& t, py::handle value) {
+  AutogradMeta& m = t->ensure_autograd();
+  if (value.is_none()) {
+    m.grad = Tensor();
+    return;
+  }
+  Tensor g;
+  if (!py::isinstance(value, py::type::of<TensorImpl>())) {
+    throw Error(ErrorKind::Type, str("assigned grad expected to be a Tensor or None but got grad of type ",
+                                     std::string(py::str(value.get_type().attr("__name__")))));
+  }
+  g = value.cast<Tensor>();
+  if (g.dtype() != t.dtype()) {
+    throw Error(ErrorKind::Runtime, str("assigned grad has data of a different type (", dtype_name(g.dtype()),
+                                        " for a tensor of ", dtype_name(t.dtype()), ")"));
+  }
+  if (g.shape() != t.shape()) {
+    throw Error(ErrorKind::Runtime, str("assigned grad has data of a different size (", shape_str(g.shape()),
+                                        " for a tensor of shape ", shape_str(t.shape()), ")"));
+  }
+  m.grad = g;
+}
+
+void set_requires_grad(const Tensor& t, bool value) {
+  if (!t.is_leaf()) {
+    if (!value) {
+      throw Error(ErrorKind::Runtime, str("you can only change requires_grad flags of leaf variables. If you want to "
+                                          "use a computed variable in a subgraph that doesn't require differentiation "
+                                          "use var_no_grad = var.detach(). (tensor ", tensor_desc(t), " has grad_fn=",
+                                          t.grad_fn()->name(), ")"));
+    }
+    return;
+  }
+  if (value && !is_floating(t.dtype())) {
+    throw Error(ErrorKind::Runtime, str("only Tensors of floating point dtype can require gradients (got ",
+                                        dtype_name(t.dtype()), ")"));
+  }
+  if (!value && !t->autograd()) return;
+  t->ensure_autograd().requires_grad = value;
+}
+
+void retain_grad(const Tensor& t) {
+  if (!t.requires_grad()) {
+    throw Error(ErrorKind::Runtime, "can't retain_grad on Tensor that has requires_grad=False");
+  }
+  if (t.is_leaf()) return;  // leaves keep .grad anyway
+  AutogradMeta& m = t->ensure_autograd();
+  if (m.retains_grad) return;
+  m.retains_grad = true;
+  m.grad_fn->retained.emplace_back(m.output_nr, t.impl());
+}
+
+void backward(const Tensor& self, py::handle gradient, py::handle retain_graph, bool create_graph, py::handle inputs) {
+  Tensor g;
+  if (!gradient.is_none()) g = operand(gradient, "backward");
+  if (g.defined() && g->is_wrapped_number) g = scalar_tensor(Scalar(g.dtype() == DType::Int64 ? Scalar(g.data<int64_t>()[0]) : Scalar(g.data<double>()[0])), self.dtype());
+  BackwardOptions opts;
+  opts.create_graph = create_graph;
+  opts.keep_graph = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+  EMBER_CHECK(inputs.is_none(), "backward(inputs=...) is not supported yet; use ember.autograd.grad(outputs, inputs)");
+  py::gil_scoped_release release;
+  run_backward({self}, {g}, opts);
+}
+
+// ---------------------------------------------------------------- indexing
+
+int64_t as_index(py::handle h) { return py::reinterpret_steal<py::int_>(PyNumber_Index(h.ptr())).cast<int64_t>(); }
+
+bool is_int_index(py::handle h) {
+  return !PyBool_Check(h.ptr()) && PyIndex_Check(h.ptr()) && !py::isinstance(h, py::type::of<TensorImpl>());
+}
+
+// Applies basic indexing (ints, slices, Ellipsis, None) as a chain of views.
+Tensor index(const Tensor& self, py::handle idx) {
+  std::vector<py::handle> items;
+  py::tuple tup;
+  if (py::isinstance<py::tuple>(idx)) {
+    tup = py::reinterpret_borrow<py::tuple>(idx);
+    for (py::handle h : tup) items.push_back(h);
+  } else {
+    items.push_back(idx);
+  }
+  int64_t consumed = 0;
+  bool has_ellipsis = false;
+  for (py::handle h : items) {
+    if (h.ptr() == Py_Ellipsis) {
+      if (has_ellipsis) throw Error(ErrorKind::Index, "an index can only have a single ellipsis ('...')");
+      has_ellipsis = true;
+    } else if (is_int_index(h) || PySlice_Check(h.ptr())) {
+      ++consumed;
+    } else if (h.is_none()) {
+    } else if (py::isinstance(h, py::type::of<TensorImpl>()) || py::isinstance<py::list>(h) ||
+               py::isinstance<py::array>(h) || PyBool_Check(h.ptr())) {
+      throw Error(ErrorKind::Index, str("ember supports basic indexing only (integers, slices, ..., None); "
+                                        "indexing with ", std::string(py::str(h.get_type().attr("__name__"))),
+                                        " (advanced indexing) is not supported yet"));
+    } else {
+      throw Error(ErrorKind::Index, str("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                                        "Variables are valid indices (got ",
+                                        std::string(py::str(h.get_type().attr("__name__"))), ")"));
+    }
+  }
+  if (consumed > self.dim()) {
+    throw Error(ErrorKind::Index, str("too many indices for tensor of dimension ", self.dim(), " (got ", consumed,
+                                      " indices for shape ", shape_str(self.shape()), ")"));
+  }
+  Tensor r = self;
+  int64_t dim = 0;
+  bool changed = false;
+  for (py::handle h : items) {
+    if (h.ptr() == Py_Ellipsis) {
+      dim += self.dim() - consumed;
+    } else if (h.is_none()) {
+      r = unsqueeze(r, dim);
+      ++dim;
+      changed = true;
+    } else if (PySlice_Check(h.ptr())) {
+      PySliceObject* s = reinterpret_cast<PySliceObject*>(h.ptr());
+      std::optional<int64_t> start, stop;
+      int64_t step = 1;
+      if (s->start != Py_None) start = as_index(s->start);
+      if (s->stop != Py_None) stop = as_index(s->stop);
+      if (s->step != Py_None) step = as_index(s->step);
+      if (step <= 0) throw Error(ErrorKind::Value, "step must be greater than zero");
+      int64_t size = r.shape()[dim];
+      int64_t b = start.value_or(0), e = stop.value_or(size);
+      if (b < 0) b += size;
+      if (e < 0) e += size;
+      b = std::clamp<int64_t>(b, 0, size);
+      e = std::clamp<int64_t>(e, 0, size);
+      if (!(b == 0 && e == size && step == 1)) {  // a slice covering the whole dim is skipped, as in PyTorch
+        r = slice(r, dim, start, stop, step);
+        changed = true;
+      }
+      ++dim;
+    } else {
+      r = select(r, dim, as_index(h));
+      changed = true;
+    }
+  }
+  if (!changed) r = alias(self);
+  return r;
+}
+
+void set_index(Tensor& self, py::handle idx, py::handle value) {
+  Tensor view = index(self, idx);
+  Scalar s;
+  if (try_scalar(value, s)) {
+    fill_(view, s);
+  } else if (py::isinstance(value, py::type::of<TensorImpl>())) {
+    copy_(view, value.cast<Tensor>());
+  } else {
+    Tensor src = tensor_from_data(value, self.dtype());
+    copy_(view, src);
+  }
+}
+
+}  // namespace
+
+void init_tensor(py::module_& m) {
+  using T = const Tensor&;
+  py::class_<TensorImpl, std::shared_ptr<TensorImpl>> cls(m, "Tensor", py::buffer_protocol());
+  cls.def(py::init([](py::handle data) { return tensor_from_data(data, DType::Float32).impl(); }), py::arg("data"));
+  cls.def_buffer([](TensorImpl& impl) { return buffer_of(impl); });
+
+  // ---- layout
+  cls.def_property_readonly("shape", [](T t) { return to_size(t.shape()); });
+  cls.def("size", [](T t, py::object dim) -> py::object {
+        if (dim.is_none()) return to_size(t.shape());
+        return py::int_(t.size(dim.cast<int64_t>()));
+      }, py::arg("dim") = py::none());
+  cls.def("dim", [](T t) { return t.dim(); });
+  cls.def("ndimension", [](T t) { return t.dim(); });
+  cls.def_property_readonly("ndim", [](T t) { return t.dim(); });
+  cls.def("numel", [](T t) { return t.numel(); });
+  cls.def("nelement", [](T t) { return t.numel(); });
+  cls.def_property_readonly("dtype", [](T t) { return t.dtype(); });
+  cls.def("stride", [](T t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(std::vector<int64_t>(t.strides().begin(), t.strides().end())));
+        return py::int_(t.strides()[wrap_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
+      }, py::arg("dim") = py::none());
+  cls.def("storage_offset", [](T t) { return t.offset(); });
+  cls.def("data_ptr", [](T t) { return reinterpret_cast<uintptr_t>(t.raw_data()); });
+  cls.def("element_size", [](T t) { return itemsize(t.dtype()); });
+  cls.def("is_contiguous", [](T t) { return t.is_contiguous(); });
+  cls.def("is_floating_point", [](T t) { return is_floating(t.dtype()); });
+  cls.def_property_readonly("_version", [](T t) { return t.version(); });
+  cls.def_property_readonly("_base", [](T t) -> py::object {
+    if (!t->is_view()) return py::none();
+    return py::cast(t->view_base());
+  });
+  cls.def("__len__", [](T t) {
+    if (t.dim() == 0) throw Error(ErrorKind::Type, "len() of a 0-d tensor");
+    return t.shape()[0];
+  });
+  cls.def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()) >> 4; });
+
+  // ---- autograd attributes
+  cls.def_property("requires_grad", [](T t) { return t.requires_grad(); }, [](T t, bool v) { set_requires_grad(t, v); });
+  cls.def("requires_grad_", [](T t, bool v) { set_requires_grad(t, v); return t; }, py::arg("requires_grad") = true);
+  cls.def_property("grad", [](T t) { return get_grad(t); }, [](T t, py::handle v) { set_grad(t, v); });
+  cls.def_property_readonly("grad_fn", [](T t) { return t.grad_fn(); });
+  cls.def_property_readonly("is_leaf", [](T t) { return t.is_leaf(); });
+  cls.def_property_readonly("retains_grad", [](T t) { return !t.is_leaf() && t->autograd() && t->autograd()->retains_grad; });
+  cls.def_property_readonly("output_nr", [](T t) { return t.output_nr(); });
+  cls.def("retain_grad", [](T t) { retain_grad(t); });
+  cls.def("detach", [](T t) { return detach(t); });
+  cls.def("backward", &backward, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
+          py::arg("create_graph") = false, py::arg("inputs") = py::none());
+  cls.def_property("data", [](T t) { return detach(t); }, [](T t, T src) {
+    throw Error(ErrorKind::NotImplemented, "assigning to .data is not supported by ember; use `with ember.no_grad(): t.copy_(src)`");
+  });
+
+  // ---- conversion
+  cls.def("item", [](T t) { return item(t); });
+  cls.def("tolist", [](T t) { return tolist(t); });
+  cls.def("_is_wrapped_number", [](T t) { return t->is_wrapped_number; });
+
+  // ---- indexing
+  cls.def("__getitem__", [](T t, py::handle idx) { return index(t, idx); });
+  cls.def("__setitem__", [](Tensor t, py::handle idx, py::handle value) { set_index(t, idx, value); });
+  init_ops(m, cls);
+}
+
+}  // namespace ember::py_bind
