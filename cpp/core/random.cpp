@@ -95,12 +95,11 @@ std::mutex& Generator::mutex() { return mutex_; }
 //   16  uint64 next index            24 uint64 state[624] (each word zero-extended)
 //   5016 double unused (0)           5024 double cached normal sample
 //   5032 double unused (0)           5040 int32 cached sample valid (0/1)
-//   5048 float cached float sample (unused by the CPU kernels, 0)
-//   5052 bool float sample valid (0); the rest is padding (0).
+//   5048 float cached float sample, 5052 bool valid: PyTorch's CPU kernels never
+//        set it, so it is written as 0 and ignored on load; the rest is padding (0).
 namespace {
 constexpr size_t kOffSeed = 0, kOffLeft = 8, kOffSeeded = 12, kOffNext = 16,
-                 kOffState = 24, kOffNormalY = 5024, kOffNormalValid = 5040,
-                 kOffFloatValid = 5052;
+                 kOffState = 24, kOffNormalY = 5024, kOffNormalValid = 5040;
 
 template <typename T>
 void put(std::vector<uint8_t>& b, size_t off, T v) {
@@ -144,7 +143,6 @@ bool Generator::set_state(const uint8_t* b, size_t size) {
   } else {
     clear_cached_normal();
   }
-  (void)kOffFloatValid;  // a float-cache sample is never produced by CPU kernels
   return true;
 }
 

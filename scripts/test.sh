@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, builds ember, and runs every test:
+# the C++ suite (GoogleTest, through ctest) and the Python suite (pytest).
+# Works on a fresh machine; rerunning it is cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# GoogleTest from Debian, for the C++ tests.
+if [ ! -f /usr/include/gtest/gtest.h ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev >/dev/null
+fi
+
+# Python test dependencies. torch is pinned: pip takes the CPU build of 2.13.0 from this
+# machine's disk, while an unpinned torch would pull a multi-GB CUDA build.
+python -m pip install -q --disable-pip-version-check \
+  "numpy>=1.22" "pytest>=7" "hypothesis>=6" "torch==2.13.0" \
+  "scikit-build-core>=0.10" "pybind11>=2.13" cmake ninja
+
+# ember itself, as a user installs it.
+python -m pip install -q --disable-pip-version-check --no-build-isolation .
+
+# C++ tests.
+cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON >/dev/null
+cmake --build build/ctest -j2
+ctest --test-dir build/ctest --output-on-failure -j2
+
+# Python tests (from outside the source tree's package dir, against the installed ember).
+python -m pytest -q tests/python
