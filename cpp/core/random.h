@@ -77,6 +77,8 @@
 //   that torch uses (float64 block path and serial path call libm log, log1p,
 //   sin, cos). On other libms those paths may differ by an ulp where libm rounds
 //   differently; the float32 block path and uniforms are libm-free and exact.
+// * Only float32 and float64 are provided. (torch's float16/bfloat16 block path
+//   runs the float32 Box-Muller in a 16-float scratch buffer per block and rounds.)
 // * PyTorch on CPUs without AVX2 (and on ARM) computes float32 randn(n >= 16) with
 //   libm sinf/cosf/logf instead, which differs in the last bits from torch on
 //   AVX2 machines; ember always reproduces the AVX2 stream.

@@ -76,11 +76,13 @@ void init_ops(py::module_& m, TensorClass& cls) {
   // ---- arithmetic
   both(m, cls, "add", [](T a, py::handle b, py::handle alpha) {
     Tensor bt = operand(b, "add");
-    return maybe_without_gil(work_of(a), [&] { return add(a, bt, scalar(alpha, "add")); });
+    Scalar al = scalar(alpha, "add");
+    return maybe_without_gil(work_of(a), [&] { return add(a, bt, al); });
   }, py::arg("other"), py::kw_only(), kw_alpha);
   both(m, cls, "sub", [](T a, py::handle b, py::handle alpha) {
     Tensor bt = operand(b, "sub");
-    return maybe_without_gil(work_of(a), [&] { return sub(a, bt, scalar(alpha, "sub")); });
+    Scalar al = scalar(alpha, "sub");
+    return maybe_without_gil(work_of(a), [&] { return sub(a, bt, al); });
   }, py::arg("other"), py::kw_only(), kw_alpha);
   both(m, cls, "mul", [](T a, py::handle b) {
     Tensor bt = operand(b, "mul");
@@ -207,13 +209,15 @@ void init_ops(py::module_& m, TensorClass& cls) {
   cls.def("add_", [](py::object self, py::handle b, py::handle alpha) {
     Tensor a = self.cast<Tensor>();
     Tensor bt = operand(b, "add_");
-    maybe_without_gil(work_of(a), [&] { add_(a, bt, scalar(alpha, "add_")); });
+    Scalar al = scalar(alpha, "add_");
+    maybe_without_gil(work_of(a), [&] { add_(a, bt, al); });
     return self;
   }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
   cls.def("sub_", [](py::object self, py::handle b, py::handle alpha) {
     Tensor a = self.cast<Tensor>();
     Tensor bt = operand(b, "sub_");
-    maybe_without_gil(work_of(a), [&] { sub_(a, bt, scalar(alpha, "sub_")); });
+    Scalar al = scalar(alpha, "sub_");
+    maybe_without_gil(work_of(a), [&] { sub_(a, bt, al); });
     return self;
   }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
   cls.def("mul_", [](py::object self, py::handle b) {

@@ -76,8 +76,13 @@ void retain_grad(const Tensor& t) {
 
 void backward(const Tensor& self, py::handle gradient, py::handle retain_graph, bool create_graph, py::handle inputs) {
   Tensor g;
-  if (!gradient.is_none()) g = operand(gradient, "backward");
-  if (g.defined() && g->is_wrapped_number) g = scalar_tensor(Scalar(g.dtype() == DType::Int64 ? Scalar(g.data<int64_t>()[0]) : Scalar(g.data<double>()[0])), self.dtype());
+  if (!gradient.is_none()) {
+    if (!py::isinstance(gradient, py::type::of<TensorImpl>())) {
+      throw Error(ErrorKind::Type, str("gradients can be either Tensors or None, but got ",
+                                       std::string(py::str(gradient.get_type().attr("__name__")))));
+    }
+    g = gradient.cast<Tensor>();
+  }
   BackwardOptions opts;
   opts.create_graph = create_graph;
   opts.keep_graph = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
