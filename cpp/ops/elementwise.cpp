@@ -647,7 +647,7 @@ Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor
   detail::check_inplace(self, op, others);
   bool record = detail::should_record(others) || (GradMode::is_enabled() && self.requires_grad());
   Tensor src = self;
-  if (record && self.requires_grad()) {
+  if (record) {
     // The op's backward may need self's old value: compute from a copy that carries
     // self's history, so writing into self does not invalidate what was saved.
     src = contiguous_copy(self);
