@@ -111,9 +111,10 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
 
   AutoGradMode mode(opts.create_graph);
   auto root = std::make_shared<GraphRoot>(std::move(grads));
-  for (auto& e : root_edges) {
-    root->add_root_edge(e);
-    root->mutable_input_meta().push_back({});
+  for (size_t i = 0; i < root_edges.size(); ++i) {
+    root->add_root_edge(root_edges[i]);
+    // The root's "inputs" are the roots themselves: their gradients keep their shape and dtype.
+    root->mutable_input_meta().push_back({roots[i].shape(), roots[i].dtype()});
   }
 
   // Count dependencies with an explicit stack.
@@ -131,11 +132,6 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
     }
   }
 
-  auto capture_slot = [&](const Node* n, uint32_t nr) -> int {
-    for (size_t i = 0; i < capture.size(); ++i)
-      if (capture[i].function.get() == n && capture[i].input_nr == nr) return static_cast<int>(i);
-    return -1;
-  };
   const bool capturing = !capture.empty();
 
   std::priority_queue<Node*, std::vector<Node*>, ReadyOrder> ready;
@@ -156,12 +152,12 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
       else m.grad = opts.create_graph ? add(m.grad, inputs[slot]) : add(detach(m.grad), inputs[slot]);
     }
     if (capturing) {
-      for (uint32_t s = 0; s < inputs.size(); ++s) {
-        int c = capture_slot(n, s);
-        if (c >= 0 && inputs[s].defined()) {
-          Tensor& dst = (*captured)[c];
-          dst = dst.defined() ? add(dst, inputs[s]) : inputs[s];
-        }
+      // Every requested input whose edge ends here (the same input may be asked for twice).
+      for (size_t c = 0; c < capture.size(); ++c) {
+        const uint32_t s = capture[c].input_nr;
+        if (capture[c].function.get() != n || s >= inputs.size() || !inputs[s].defined()) continue;
+        Tensor& dst = (*captured)[c];
+        dst = dst.defined() ? add(dst, inputs[s]) : inputs[s];
       }
     }
 
@@ -205,9 +201,9 @@ variable_list run_grad(const variable_list& roots, const variable_list& grad_roo
   execute(roots, grad_roots, opts, capture, &captured);
   for (size_t i = 0; i < captured.size(); ++i) {
     if (!captured[i].defined() && !allow_unused) {
-      throw Error(ErrorKind::Runtime, str("One of the differentiated Tensors appears to not have been used in the "
-                                          "graph. Set allow_unused=True if this is the desired behavior. (input ", i,
-                                          ": ", tensor_desc(inputs[i]), ")"));
+      throw Error(ErrorKind::Runtime, str("The differentiated Tensor at index ", i, " appears to not have been used "
+                                          "in the graph. Set allow_unused=True if this is the desired behavior. (",
+                                          tensor_desc(inputs[i]), ")"));
     }
   }
   return captured;

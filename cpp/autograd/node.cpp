@@ -54,7 +54,10 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   AutogradMeta& meta = variable_->ensure_autograd();
   if (!meta.grad.defined()) {
     if (GradMode::is_enabled()) {
-      meta.grad = g;  // create_graph: keep the gradient's own history
+      // create_graph: own the buffer (g may also flow elsewhere) and keep g's history,
+      // as PyTorch's clone_obey_contract does (so .grad's grad_fn is CopyBackwards).
+      Tensor fresh = empty(variable_.shape(), variable_.dtype());
+      meta.grad = copy_(fresh, g);
     } else if (g.impl().use_count() == 1 && !g->is_view() && g.is_contiguous() && !g.requires_grad()) {
       meta.grad = std::move(g);  // nobody else holds it: steal the buffer
     } else {

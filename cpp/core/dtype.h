@@ -39,6 +39,17 @@ inline const char* dtype_name(DType t) {
   return "?";
 }
 
+// PyTorch's ScalarType name, used in casting errors ("result type Float can't be cast ...").
+inline const char* dtype_scalar_type_name(DType t) {
+  switch (t) {
+    case DType::Bool: return "Bool";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
 // PyTorch's legacy type string, used in autograd error messages ("torch.FloatTensor").
 inline const char* dtype_tensor_type(DType t) {
   switch (t) {
@@ -65,7 +76,9 @@ struct ResultTypeState {
   }
   void add_tensor(DType t, int64_t dim) { update(dim > 0 ? dim_result : zero_result, t); }
   // A Python scalar: bool, int (int64) or float (the default float dtype).
-  void add_scalar(DType t) { update(wrapped_result, t); }
+  // A wrapped float may be stored as float64 (to keep the value exact) but promotes as
+  // the default dtype, as PyTorch's result_type does: int64_tensor + 1.5 is float32.
+  void add_scalar(DType t) { update(wrapped_result, is_floating(t) ? DType::Float32 : t); }
 
   static int combine(int higher, int lower) {
     if (higher < 0) return lower;

@@ -31,10 +31,12 @@ Strides contiguous_strides(const Shape& shape) {
 }
 
 bool is_contiguous_layout(const Shape& shape, const Strides& strides) {
+  // No elements: trivially dense, whatever the strides (PyTorch's compute_contiguous).
+  for (int64_t s : shape)
+    if (s == 0) return true;
   int64_t expected = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     if (shape[i] == 1) continue;
-    if (shape[i] == 0) return true;
     if (strides[i] != expected) return false;
     expected *= shape[i];
   }

@@ -24,8 +24,9 @@ DType result_type(std::initializer_list<const Tensor*> operands) {
 
 void check_can_cast(DType from, DType to, const char* op) {
   if (dtype_category(from) > dtype_category(to)) {
-    throw Error(ErrorKind::Runtime, str("result type ", dtype_name(from), " can't be cast to the desired output type ",
-                                        dtype_name(to), " (in ", op, ")"));
+    throw Error(ErrorKind::Runtime, str("result type ", dtype_scalar_type_name(from),
+                                        " can't be cast to the desired output type ", dtype_scalar_type_name(to),
+                                        " (in ", op, ")"));
   }
 }
 
@@ -519,8 +520,10 @@ struct ClampBackward0 : Node {  // tensor bounds
     if (hi.defined()) inside = inside.defined() ? logical_and(inside, le(s, hi)) : le(s, hi);
     variable_list r(3);
     if (needs_input_grad(0)) r[0] = where(inside, g[0], z);
-    if (lo.defined() && needs_input_grad(1)) r[1] = where(lt(s, lo), g[0], z);
-    if (hi.defined() && needs_input_grad(2)) r[2] = where(gt(s, hi), g[0], z);
+    // Where min > max the result is max: the gradient goes to max (PyTorch's clamp_backward_min_max).
+    bool both = lo.defined() && hi.defined();
+    if (lo.defined() && needs_input_grad(1)) r[1] = where(both ? logical_and(lt(s, lo), lt(lo, hi)) : lt(s, lo), g[0], z);
+    if (hi.defined() && needs_input_grad(2)) r[2] = where(both ? logical_or(gt(s, hi), lt(hi, lo)) : gt(s, hi), g[0], z);
     return r;
   }
   void release_variables() override {
@@ -571,11 +574,20 @@ Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max) {
     if (max.defined()) out = minimum(out, max);
     if (out.is_same(a)) out = clone(a);
   }
-  Tensor none;
-  if (auto n = make_node<ClampBackward0>({&a, min.defined() ? &min : &none, max.defined() ? &max : &none})) {
+  if (detail::should_record({&a, &min, &max})) {
+    // One edge per forward input; an absent bound gets an invalid edge, as in PyTorch.
+    auto n = std::make_shared<ClampBackward0>();
+    for (const Tensor* t : {&a, &min, &max}) {
+      if (t->defined()) {
+        n->add_input(*t);
+      } else {
+        n->mutable_next_edges().emplace_back();
+        n->mutable_input_meta().emplace_back();
+      }
+    }
     n->self = SavedVariable(a, false);
-    n->min = SavedVariable(min, false);
-    n->max = SavedVariable(max, false);
+    if (min.defined()) n->min = SavedVariable(min, false);
+    if (max.defined()) n->max = SavedVariable(max, false);
     set_history(out, n);
   }
   return out;
@@ -590,9 +602,9 @@ struct WhereBackward0 : Node {
   variable_list apply(variable_list&& g) override {
     Tensor c = condition.unpack(this);
     Tensor z = zeros_like_grad(g[0]);
-    variable_list r(3);
-    if (needs_input_grad(1)) r[1] = where(c, g[0], z);
-    if (needs_input_grad(2)) r[2] = where(c, z, g[0]);
+    variable_list r(2);  // the condition gets no edge
+    if (needs_input_grad(0)) r[0] = where(c, g[0], z);
+    if (needs_input_grad(1)) r[1] = where(c, z, g[0]);
     return r;
   }
   void release_variables() override { condition.reset(); }
@@ -611,7 +623,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     lb.add(out).add(cond).add(ac).add(bc);
     kernels::active().where(dt, lb.build());
   }
-  if (auto n = make_node<WhereBackward0>({&cond, &a, &b})) {
+  if (auto n = make_node<WhereBackward0>({&a, &b})) {
     n->condition = SavedVariable(cond, false);
     set_history(out, n);
   }
@@ -679,6 +691,9 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
   Shape shape = broadcast_shapes(self.shape(), other.shape(), name);
   if (shape != self.shape()) return false;  // let the general path raise
   if (op == BinaryOp::Div && !is_floating(dt)) return false;
+  // An input overlapping self in another layout would be read after being written.
+  if (other.storage() == self.storage() && (other.offset() != self.offset() || other.strides() != self.strides()))
+    return false;
   Tensor oc = as_dtype(other, dt);
   if (self.numel() > 0) {
     LoopBuilder lb(shape);
@@ -743,7 +758,7 @@ struct CopyBackwards : Node {
 
 struct FillBackward : Node {
   const char* node_name;
-  explicit FillBackward(const char* n = "FillBackward0") : node_name(n) {}
+  explicit FillBackward(const char* n) : node_name(n) {}
   std::string name() const override { return node_name; }
   variable_list apply(variable_list&& g) override { return {zeros_like_grad(g[0])}; }
 };
@@ -792,7 +807,35 @@ Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_n
 }
 }  // namespace
 
-Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "fill_", "FillBackward0"); }
+Tensor& fill_(Tensor& self, Scalar value) { return fill_impl(self, value, "fill_", "FillBackward2"); }
+
+namespace {
+struct FillBackward3 : Node {  // fill_ with a 0-d tensor: the value receives the summed gradient
+  std::string name() const override { return "FillBackward3"; }
+  variable_list apply(variable_list&& g) override {
+    variable_list r(2);
+    if (needs_input_grad(0)) r[0] = zeros_like_grad(g[0]);
+    if (needs_input_grad(1)) r[1] = sum(g[0]);
+    return r;
+  }
+};
+}  // namespace
+
+Tensor& fill_(Tensor& self, const Tensor& value) {
+  EMBER_CHECK(value.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", value.dim(),
+              " dimensions.");
+  detail::check_inplace(self, "fill_", {&value});
+  Tensor v = contiguous_copy(value);  // value may alias self
+  detail::copy_into(self, v);
+  self->bump_version();
+  if (GradMode::is_enabled() && (self.requires_grad() || value.requires_grad())) {
+    auto n = std::make_shared<FillBackward3>();
+    n->add_input(self);
+    n->add_input(value);
+    detail::rebase_history(self, n, 0);
+  }
+  return self;
+}
 Tensor& zero_(Tensor& self) { return fill_impl(self, Scalar(int64_t{0}), "zero_", "ZeroBackward0"); }
 
 }  // namespace ember

@@ -38,7 +38,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
   EMBER_CHECK(std::isfinite(start.f) && std::isfinite(end.f), "unsupported range: ", start.f, " -> ", end.f,
               " (in arange)");
   EMBER_CHECK((step.f > 0 && end.f >= start.f) || (step.f < 0 && end.f <= start.f),
-              "upper bound and larger bound inconsistent with step sign (in arange: start=", start.f, ", end=", end.f,
+              "upper bound and lower bound inconsistent with step sign (in arange: start=", start.f, ", end=", end.f,
               ", step=", step.f, ")");
   double n = std::ceil((end.f - start.f) / step.f);
   Tensor out = empty({static_cast<int64_t>(n)}, dt);
@@ -79,8 +79,10 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     }
     T step = static_cast<T>((e - s) / static_cast<T>(steps - 1));
     int64_t half = steps / 2;
+    // Fused multiply-add, as PyTorch's kernel compiles to: its values bit for bit.
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = i < half ? static_cast<T>(s + step * static_cast<T>(i)) : static_cast<T>(e - step * static_cast<T>(steps - i - 1));
+      p[i] = i < half ? static_cast<T>(std::fma(step, static_cast<T>(i), s))
+                      : static_cast<T>(std::fma(-step, static_cast<T>(steps - i - 1), e));
   };
   switch (dtype) {
     case DType::Float32: fill(out.data<float>(), static_cast<float>(start), static_cast<float>(end)); break;

@@ -10,8 +10,17 @@ namespace {
 
 void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
   if (a.dtype() != b.dtype()) {
-    throw Error(ErrorKind::Runtime, str("expected m1 and m2 to have the same dtype, but got: ", dtype_name(a.dtype()),
-                                        " != ", dtype_name(b.dtype()), " (in ", op, ")"));
+    // PyTorch's texts: dot names ScalarTypes, mm names the C types.
+    auto c_name = [](DType t) {
+      return t == DType::Float32 ? "float" : t == DType::Float64 ? "double" : t == DType::Int64 ? "long int" : "bool";
+    };
+    if (std::string(op) == "dot")
+      throw Error(ErrorKind::Runtime, str("dot : expected both vectors to have same dtype, but found ",
+                                          dtype_scalar_type_name(a.dtype()), " and ", dtype_scalar_type_name(b.dtype()),
+                                          " (in dot)"));
+    throw Error(ErrorKind::Runtime, str("expected m1 and m2 to have the same dtype, but got: ", c_name(a.dtype()),
+                                        " != ", c_name(b.dtype()), " (in ", op, ": ", dtype_name(a.dtype()), " and ",
+                                        dtype_name(b.dtype()), ")"));
   }
   EMBER_CHECK(a.dtype() != DType::Bool, "\"addmm_impl_cpu_\" not implemented for 'Bool' (in ", op, ")");
 }
@@ -189,6 +198,26 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+namespace {
+
+// PyTorch's should_fold: fold the larger operand's batch into rows (one mm/mv instead of a
+// bmm) when the smaller one needs a gradient, or when the fold needs no copy.
+bool should_fold(const Tensor& a, const Tensor& b) {
+  const bool a_larger = a.dim() >= b.dim();
+  const Tensor t1 = a_larger ? a : transpose(b, -2, -1);
+  const int64_t d1 = t1.dim(), d2 = a_larger ? b.dim() : a.dim();
+  if (!(d1 >= 3 && d2 <= 2)) return false;
+  if ((a_larger ? b : a).requires_grad()) return true;
+  if (a.dim() == 2) return false;  // the mm result would need a transposing copy
+  if (t1.numel() == 0) return true;
+  for (int64_t i = 0; i < d1 - 2; ++i)
+    if (t1.strides()[i] != t1.strides()[i + 1] * t1.shape()[i + 1]) return false;
+  return true;
+}
+
+}  // namespace
+
+// Dispatches as PyTorch's _matmul_impl does, so the graph (and its node names) match.
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const int64_t da = a.dim(), db = b.dim();
   if (da == 0 || db == 0) {
@@ -197,43 +226,58 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   if (da == 1 && db == 1) return dot(a, b);
   if (da == 2 && db == 1) return mv(a, b);
-  if (da == 1 && db == 2) return squeeze(mm(unsqueeze(a, 0), b), 0);
+  if (da == 1 && db == 2) return unsafe_view(mm(unsqueeze(a, 0), b), {b.shape()[1]}, "SqueezeBackward4");
   if (da == 2 && db == 2) return mm(a, b);
-  if (da >= 3 && (db == 1 || db == 2)) {
-    // Fold the batch into the rows: (..., n, k) @ (k, m) is one mm.
-    Tensor b2 = db == 1 ? unsqueeze(b, 1) : b;
-    Shape out_shape(a.shape().begin(), a.shape().end() - 1);
-    if (db == 2) out_shape.push_back(b.shape()[1]);
-    Tensor folded = reshape(a, {-1, a.shape()[da - 1]});
-    Tensor r = mm(folded, b2);
-    return view(r, std::vector<int64_t>(out_shape.begin(), out_shape.end()));
+  if (should_fold(a, b)) {
+    // (..., n, k) @ (k, m) is one mm; with the larger operand on the right, fold its
+    // transpose and transpose the result back.
+    const bool transposed = db > da;
+    const Tensor t1 = transposed ? transpose(b, -2, -1) : a;
+    const Tensor t2 = !transposed ? b : (da == 2 ? t(a) : a);
+    std::vector<int64_t> out_shape(t1.shape().begin(), t1.shape().end() - 1);
+    int64_t rows = 1;
+    for (int64_t s : out_shape) rows *= s;
+    Tensor folded = reshape(t1, {rows, t1.shape()[t1.dim() - 1]});
+    if (t2.dim() == 1) return unsafe_view(mv(folded, t2), out_shape);
+    out_shape.push_back(t2.shape()[1]);
+    Tensor out = unsafe_view(mm(folded, t2), out_shape);
+    return transposed ? contiguous(transpose(out, -2, -1)) : out;
   }
-  // Batched: broadcast the batch dims, then bmm.
-  Tensor a2 = da == 1 ? unsqueeze(a, 0) : a;
-  Tensor b2 = db == 1 ? unsqueeze(b, 1) : b;
-  Shape ba(a2.shape().begin(), a2.shape().end() - 2), bb(b2.shape().begin(), b2.shape().end() - 2);
+  // Batched: broadcast the batch dims, flatten them, one bmm.
+  const int64_t n = da > 1 ? a.shape()[da - 2] : 1, k = a.shape()[da - 1];
+  const int64_t k2 = db > 1 ? b.shape()[db - 2] : b.shape()[0], m = db > 1 ? b.shape()[db - 1] : 1;
+  Shape ba(a.shape().begin(), a.shape().begin() + std::max<int64_t>(da - 2, 0));
+  Shape bb(b.shape().begin(), b.shape().begin() + std::max<int64_t>(db - 2, 0));
+  if (da == 3 && db == 3 && ba[0] != bb[0]) {
+    // A batch of one that needs a gradient is squeezed, so the fold above avoids the
+    // gradient being a full batch that is summed (as PyTorch does).
+    if (ba[0] == 1 && a.requires_grad()) return matmul(squeeze(a, 0), b);
+    if (bb[0] == 1 && b.requires_grad()) return matmul(a, squeeze(b, 0));
+  }
   Shape batch = broadcast_shapes(ba, bb, "matmul");
-  int64_t n = a2.shape()[a2.dim() - 2], k = a2.shape()[a2.dim() - 1];
-  int64_t k2 = b2.shape()[b2.dim() - 2], m = b2.shape()[b2.dim() - 1];
   if (k != k2) {
-    throw Error(ErrorKind::Runtime, str("Expected size for first two dimensions of batch2 tensor to be: [", 
+    throw Error(ErrorKind::Runtime, str("Expected size for first two dimensions of batch2 tensor to be: [",
                                         shape_numel(batch), ", ", k, "] but got: [", shape_numel(batch), ", ", k2,
                                         "]. (in matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                                         ")"));
   }
-  int64_t nb = shape_numel(batch);
+  const int64_t nb = shape_numel(batch);
   std::vector<int64_t> ea(batch.begin(), batch.end()), eb(batch.begin(), batch.end());
-  ea.push_back(n);
-  ea.push_back(k);
-  eb.push_back(k);
-  eb.push_back(m);
-  Tensor a3 = reshape(expand(a2, ea), {nb, n, k});
-  Tensor b3 = reshape(expand(b2, eb), {nb, k, m});
-  Tensor r = bmm(a3, b3);
+  ea.insert(ea.end(), {n, k});
+  Tensor a3 = reshape(expand(a, ea), {nb, n, k});
+  Tensor b3;
+  if (db == 1) {
+    eb.push_back(k2);
+    b3 = unsqueeze(reshape(expand(b, eb), {nb, k2}), 2);
+  } else {
+    eb.insert(eb.end(), {k2, m});
+    b3 = reshape(expand(b, eb), {nb, k2, m});
+  }
   std::vector<int64_t> out_shape(batch.begin(), batch.end());
   if (da > 1) out_shape.push_back(n);
   if (db > 1) out_shape.push_back(m);
-  return view(r, out_shape);
+  Tensor r = bmm(a3, b3);
+  return unsafe_view(db == 1 ? squeeze(r, -1) : r, out_shape);
 }
 
 }  // namespace ember

@@ -108,6 +108,7 @@ Tensor& pow_(Tensor& self, Scalar exponent);
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max);
 Tensor& copy_(Tensor& self, const Tensor& src);
 Tensor& fill_(Tensor& self, Scalar value);
+Tensor& fill_(Tensor& self, const Tensor& value);  // value is 0-d; FillBackward3
 Tensor& zero_(Tensor& self);
 void add_inplace_nograd(Tensor& self, const Tensor& other);  // for gradient accumulation
 
@@ -135,6 +136,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // ---- views and shape (shape_ops.cpp) ----
 Tensor view(const Tensor& a, const std::vector<int64_t>& shape);  // one -1 allowed
 Tensor reshape(const Tensor& a, const std::vector<int64_t>& shape);
+// Reshapes a fresh result without making it a view (PyTorch's _unsafe_view; also its
+// squeeze_ on a temporary, under another node name).
+Tensor unsafe_view(const Tensor& a, const std::vector<int64_t>& shape, const char* node_name = "UnsafeViewBackward0");
 Tensor t(const Tensor& a);
 Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);
 Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);

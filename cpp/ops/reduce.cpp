@@ -110,6 +110,10 @@ struct MeanBackward : Node {
 Tensor sum_impl(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim, std::optional<DType> dtype, bool full) {
   std::vector<int64_t> rdims = reduce_dims(a, dims, "sum");
   DType dt = sum_dtype(a, dtype);
+  if (!is_floating(dt) && detail::should_record({&a})) {
+    throw Error(ErrorKind::Runtime, str("Autograd not support dtype: ", dtype_name(dt), " (in sum of ", tensor_desc(a),
+                                        " that requires grad)"));
+  }
   Tensor ac = a.dtype() == dt ? a : cast_copy(a, dt);
   Tensor out = reduce_kernel(kernels::ReduceOp::Sum, ac, rdims, keepdim, dt);
   if (auto n = make_node<SumBackward>({&a})) {
@@ -196,6 +200,7 @@ struct ExtremeDimBackward : Node {
   std::string name() const override { return IsMax ? "MaxBackward0" : "MinBackward0"; }
   variable_list apply(variable_list&& g) override {
     Tensor idx = indices.unpack(this), gr = g[0];
+    if (input_shape.empty()) return {gr};  // 0-d input: its only element was selected
     if (!keepdim) {
       idx = unsqueeze(idx, dim);
       gr = unsqueeze(gr, dim);
@@ -273,13 +278,15 @@ std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) { retu
 
 Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
   NoGradGuard ng;
-  if (!dim) return max(reshape(a, {-1}), 0, false).second;
+  if (!dim) return keepdim ? reshape(max(reshape(a, {-1}), 0, false).second, std::vector<int64_t>(a.dim(), 1))
+                           : max(reshape(a, {-1}), 0, false).second;
   return max(a, *dim, keepdim).second;
 }
 
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
   NoGradGuard ng;
-  if (!dim) return min(reshape(a, {-1}), 0, false).second;
+  if (!dim) return keepdim ? reshape(min(reshape(a, {-1}), 0, false).second, std::vector<int64_t>(a.dim(), 1))
+                           : min(reshape(a, {-1}), 0, false).second;
   return min(a, *dim, keepdim).second;
 }
 

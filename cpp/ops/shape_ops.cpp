@@ -52,6 +52,7 @@ Shape infer_size(const std::vector<int64_t>& shape, int64_t numel, const char* o
   };
   if (infer >= 0) {
     if (known == 0) {
+      if (numel != 0) throw invalid();  // PyTorch: "shape '[0, -1]' is invalid for input of size 6"
       throw Error(ErrorKind::Runtime, str("cannot reshape tensor of ", numel,
                                           " elements into shape ", shape_str(out), " because the unspecified dimension "
                                           "size -1 can be any value and is ambiguous (in ", op, ")"));
@@ -71,6 +72,10 @@ bool view_strides(const Shape& old_shape, const Strides& old_strides, const Shap
   out.assign(new_shape.size(), 0);
   if (shape_numel(old_shape) == 0) {
     out = contiguous_strides(new_shape);
+    return true;
+  }
+  if (old_shape.empty()) {  // one element: any shape of ones views it
+    out.assign(new_shape.size(), 1);
     return true;
   }
   int64_t view_d = static_cast<int64_t>(new_shape.size()) - 1;
@@ -150,11 +155,26 @@ Tensor view(const Tensor& a, const std::vector<int64_t>& shape) {
 Tensor reshape(const Tensor& a, const std::vector<int64_t>& shape) {
   Shape ns = infer_size(shape, a.numel(), "reshape");
   Strides st;
-  if (view_strides(a.shape(), a.strides(), ns, st)) return view(a, to_vec(ns));
-  Tensor c = clone(a);
-  Tensor out = make_view(c, 0, ns, contiguous_strides(ns));
+  if (a.is_contiguous()) return view(a, to_vec(ns));
+  if (view_strides(a.shape(), a.strides(), ns, st)) {  // PyTorch's _reshape_alias
+    Tensor out = make_view(a, a.offset(), ns, st);
+    Shape in_shape = a.shape();
+    record(out, a, "ReshapeAliasBackward0", [in_shape](const Tensor& g) { return reshape(g, to_vec(in_shape)); });
+    return out;
+  }
+  return unsafe_view(clone(a), to_vec(ns));
+}
+
+Tensor unsafe_view(const Tensor& a, const std::vector<int64_t>& shape, const char* node_name) {
+  Shape ns = infer_size(shape, a.numel(), "_unsafe_view");
+  Strides st;
+  EMBER_CHECK(view_strides(a.shape(), a.strides(), ns, st), "_unsafe_view: ", shape_str(a.shape()), " with strides ",
+              shape_str(a.strides()), " cannot be viewed as ", shape_str(ns));
+  // Not a view for autograd: `a` is a temporary nobody else sees, so in-place ops on the
+  // result need no view bookkeeping (PyTorch's _unsafe_view).
+  Tensor out = make_tensor(a.storage(), a.offset(), ns, st, a.dtype(), a->version_counter());
   Shape in_shape = a.shape();
-  record(out, c, "UnsafeViewBackward0", [in_shape](const Tensor& g) { return reshape(g, to_vec(in_shape)); });
+  record(out, a, node_name, [in_shape](const Tensor& g) { return reshape(g, to_vec(in_shape)); });
   return out;
 }
 

@@ -5,14 +5,18 @@ keywords are rejected clearly rather than ignored)."""
 from __future__ import annotations
 
 import builtins
+import sys
 
 from . import _C
 from ._tensor import check_device
 
 _DEFAULT_FLOAT = _C.float32
+_PY_DTYPES = {builtins.float: _C.float64, builtins.int: _C.int64, builtins.bool: _C.bool}
 
 
 def _sizes(size, name):
+    if len(size) == 0:  # PyTorch: ones() is an error; a 0-dim tensor is ones(())
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and not isinstance(size[0], int):
         size = size[0]
         if isinstance(size, _C.Tensor):
@@ -37,7 +41,25 @@ def _sizes(size, name):
     return out
 
 
+def _check_device_dtype(device, dtype):
+    check_device(device)
+    if dtype in _PY_DTYPES:  # PyTorch accepts the Python types float, int and bool as dtypes
+        return _PY_DTYPES[dtype]
+    if dtype is not None and not isinstance(dtype, _C.dtype):
+        caller = sys._getframe(1)
+        name = caller.f_locals.get("name") or caller.f_code.co_name
+        raise TypeError(
+            f"{name}(): argument 'dtype' must be ember.dtype, not {type(dtype).__name__}"
+        )
+    return dtype
+
+
 def _finish(t, requires_grad):
+    if requires_grad and not t.is_floating_point():
+        # PyTorch's text for factories (requires_grad_() has its own).
+        raise RuntimeError(
+            f"Only Tensors of floating point and complex dtype can require gradients (got {t.dtype})"
+        )
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -58,18 +80,18 @@ def _check_kwargs(name, kwargs):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (numbers, nested sequences, numpy arrays)."""
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     return _finish(_C._tensor(data, dtype), requires_grad)
 
 
 def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     return _finish(_C._full([], s, dtype or _DEFAULT_FLOAT), requires_grad)
 
 
 def _filled(name, value, size, dtype, device, requires_grad, kwargs):
     _check_kwargs(name, kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     return _finish(_C._full(_sizes(size, name), value, dtype or _DEFAULT_FLOAT), requires_grad)
 
 
@@ -83,13 +105,13 @@ def ones(*size, dtype=None, device=None, requires_grad=False, **kwargs):
 
 def empty(*size, dtype=None, device=None, requires_grad=False, **kwargs):
     _check_kwargs("empty", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     return _finish(_C._empty(_sizes(size, "empty"), dtype or _DEFAULT_FLOAT), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
     _check_kwargs("full", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     if dtype is None:
         if isinstance(fill_value, builtins.bool):
             dtype = _C.bool
@@ -104,7 +126,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, **kwarg
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, **kwargs):
     _check_kwargs("randn", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     if generator is not None:
         raise TypeError("randn(): ember has a single default generator; seed it with ember.manual_seed()")
     return _finish(_C._randn(_sizes(size, "randn"), dtype or _DEFAULT_FLOAT), requires_grad)
@@ -112,7 +134,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, *
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **kwargs):
     _check_kwargs("rand", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     if generator is not None:
         raise TypeError("rand(): ember has a single default generator; seed it with ember.manual_seed()")
     return _finish(_C._rand(_sizes(size, "rand"), dtype or _DEFAULT_FLOAT), requires_grad)
@@ -120,7 +142,7 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, **kwargs):
     _check_kwargs("arange", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     if end is None:
         start, end = 0, start
     return _finish(_C._arange(start, end, step, dtype), requires_grad)
@@ -128,7 +150,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, **kwargs):
     _check_kwargs("linspace", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     if not isinstance(steps, int) or isinstance(steps, builtins.bool):
         raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     return _finish(_C._linspace(float(start), float(end), steps, dtype or _DEFAULT_FLOAT), requires_grad)
@@ -136,13 +158,13 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **kwargs):
     _check_kwargs("eye", kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     return _finish(_C._eye(n, n if m is None else m, dtype or _DEFAULT_FLOAT), requires_grad)
 
 
 def _like(name, fill, input, dtype, device, requires_grad, kwargs):
     _check_kwargs(name, kwargs)
-    check_device(device)
+    dtype = _check_device_dtype(device, dtype)
     dt = dtype or input.dtype
     shape = list(input.shape)
     if fill == "randn":

@@ -27,16 +27,21 @@ void scan(py::handle h, size_t depth, Scan& s) {
   if (py::isinstance<py::bool_>(h) || py::isinstance<py::int_>(h) || py::isinstance<py::float_>(h) ||
       (py::hasattr(h, "dtype") && py::hasattr(h, "item") && !py::isinstance<py::array>(h) && !is_tensor(h))) {
     if (depth != s.shape.size()) {
-      throw Error(ErrorKind::Value, str("expected sequence of length ", s.shape[depth], " at dim ", depth, " (got a number)"));
+      // PyTorch raises TypeError ("not a sequence") when a number stands where a sequence was.
+      throw Error(ErrorKind::Type, str("not a sequence: expected sequence of length ", s.shape[depth], " at dim ", depth,
+                                       " (got a number)"));
     }
     DType t = py::isinstance<py::bool_>(h) ? DType::Bool
               : py::isinstance<py::float_>(h) ? DType::Float32
               : py::isinstance<py::int_>(h) ? DType::Int64
                                             : DType::Float32;
-    if (!py::isinstance<py::bool_>(h) && !py::isinstance<py::int_>(h) && !py::isinstance<py::float_>(h)) {
-      // numpy scalar
+    if (py::hasattr(h, "dtype") && py::hasattr(h, "item")) {
+      // numpy scalar (np.float64 is also a Python float): its dtype decides, as in PyTorch
       std::string kind = py::str(h.attr("dtype").attr("kind"));
-      t = kind == "b" ? DType::Bool : ((kind == "i" || kind == "u") ? DType::Int64 : DType::Float32);
+      bool f64 = kind == "f" && h.attr("dtype").attr("itemsize").cast<int>() == 8;
+      t = kind == "b" ? DType::Bool
+          : (kind == "i" || kind == "u") ? DType::Int64
+          : f64 ? DType::Float64 : DType::Float32;
       if (kind != "b" && kind != "i" && kind != "u" && kind != "f") {
         throw Error(ErrorKind::Type, str("can't convert a numpy scalar of type ", std::string(py::str(h.attr("dtype"))),
                                          " to a tensor element"));
@@ -54,7 +59,17 @@ void scan(py::handle h, size_t depth, Scan& s) {
     s.kind = 1;
     return;
   }
-  if (py::isinstance<py::str>(h) || py::isinstance<py::bytes>(h) || !py::isinstance<py::sequence>(h)) {
+  if (py::isinstance<py::str>(h) && depth > 0 && depth == s.shape.size() && s.kind < 0) {
+    // PyTorch's wording when the first element it meets is a string (it takes it for a sequence).
+    throw Error(ErrorKind::Value, "too many dimensions 'str' (ember.tensor accepts numbers, nested sequences of "
+                                  "numbers, numpy arrays and tensors)");
+  }
+  if (!py::isinstance<py::str>(h) && !py::isinstance<py::bytes>(h) && !py::isinstance<py::sequence>(h)) {
+    throw Error(ErrorKind::Runtime, str("Could not infer dtype of ", std::string(py::str(h.get_type().attr("__name__"))),
+                                        " (ember.tensor accepts numbers, nested sequences of numbers, numpy arrays "
+                                        "and tensors)"));
+  }
+  if (py::isinstance<py::str>(h) || py::isinstance<py::bytes>(h)) {
     throw Error(ErrorKind::Type, str("new(): invalid data type '", std::string(py::str(h.get_type().attr("__name__"))),
                                      "' (ember.tensor accepts numbers, nested sequences of numbers, numpy arrays "
                                      "and tensors)"));
@@ -63,7 +78,7 @@ void scan(py::handle h, size_t depth, Scan& s) {
   int64_t n = static_cast<int64_t>(py::len(seq));
   if (depth == s.shape.size()) {
     if (s.kind >= 0) {
-      throw Error(ErrorKind::Value, str("expected a number at dim ", depth, " (got a sequence of length ", n, ")"));
+      throw Error(ErrorKind::Type, str("expected a number at dim ", depth, " (got a sequence of length ", n, ")"));
     }
     s.shape.push_back(n);
   } else if (s.shape[depth] != n) {
@@ -110,7 +125,8 @@ DType numpy_dtype(const py::dtype& dt, bool for_copy) {
     if (kind == 'f' && size == 2) return DType::Float32;
     if (kind == 'i' || (kind == 'u' && size < 8)) return DType::Int64;
   }
-  throw Error(ErrorKind::Type, str("can't convert np.ndarray of type numpy.", std::string(py::str(dt)),
+  throw Error(ErrorKind::Type, str("can't convert np.ndarray of type numpy.",
+                                   std::string(py::str(dt.attr("type").attr("__name__"))),
                                    ". The only supported types are: float64, float32, int64, and bool."
                                    + std::string(for_copy ? "" : " (ember.tensor() also converts smaller integer "
                                                                  "and float16 arrays by copying)")));
@@ -227,6 +243,11 @@ py::object item(const Tensor& t) {
 }
 
 py::buffer_info buffer_of(const TensorImpl& t) {
+  // numpy asks for the buffer before __array__: refuse it as numpy() does (a BufferError
+  // makes numpy fall back to __array__, which raises PyTorch's RuntimeError).
+  if (const AutogradMeta* m = t.autograd(); m && (m->requires_grad || m->grad_fn)) {
+    throw py::buffer_error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+  }
   std::string fmt;
   switch (t.dtype()) {
     case DType::Bool: fmt = "?"; break;

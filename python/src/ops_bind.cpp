@@ -84,6 +84,12 @@ void init_ops(py::module_& m, TensorClass& cls) {
     Scalar al = scalar(alpha, "sub");
     return maybe_without_gil(work_of(a), [&] { return sub(a, bt, al); });
   }, py::arg("other"), py::kw_only(), kw_alpha);
+  // PyTorch's module functions also take a Python number as `input`: torch.sub(2, x).
+  m.def("add", [](py::handle a, T b, py::handle alpha) { return add(operand(a, "add"), b, scalar(alpha, "add")); },
+        py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  m.def("sub", [](py::handle a, T b, py::handle alpha) { return sub(operand(a, "sub"), b, scalar(alpha, "sub")); },
+        py::arg("input"), py::arg("other"), py::kw_only(), py::arg("alpha") = 1);
+  m.def("mul", [](py::handle a, T b) { return mul(operand(a, "mul"), b); }, py::arg("input"), py::arg("other"));
   both(m, cls, "mul", [](T a, py::handle b) {
     Tensor bt = operand(b, "mul");
     return maybe_without_gil(work_of(a), [&] { return mul(a, bt); });
@@ -94,7 +100,11 @@ void init_ops(py::module_& m, TensorClass& cls) {
     return maybe_without_gil(work_of(a), [&] { return div(a, bt); });
   }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
   both(m, cls, "true_divide", [](T a, py::handle b) { return div(a, operand(b, "true_divide")); }, py::arg("other"));
+  m.def("div", [](py::handle a, T b) { return div(operand(a, "div"), b); }, py::arg("input"), py::arg("other"));
+  m.def("true_divide", [](py::handle a, T b) { return div(operand(a, "true_divide"), b); }, py::arg("input"),
+        py::arg("other"));
   both(m, cls, "pow", [](T a, py::handle e) { return pow_any(a, e); }, py::arg("exponent"));
+  m.def("pow", [](py::handle base, T e) { return pow(scalar(base, "pow"), e); }, py::arg("self"), py::arg("exponent"));
   both(m, cls, "maximum", [](T a, T b) { return maximum(a, b); }, py::arg("other"));
   both(m, cls, "minimum", [](T a, T b) { return minimum(a, b); }, py::arg("other"));
   both(m, cls, "eq", [](T a, py::handle b) { return eq(a, operand(b, "eq")); }, py::arg("other"));
@@ -177,7 +187,7 @@ void init_ops(py::module_& m, TensorClass& cls) {
   cls.def_property_readonly("T", [](T a) {
     std::vector<int64_t> dims;
     for (int64_t d = a.dim() - 1; d >= 0; --d) dims.push_back(d);
-    return a.dim() == 2 ? t(a) : permute(a, dims);
+    return permute(a, dims);  // PermuteBackward0 for every dim, as PyTorch's numpy_T
   });
   both(m, cls, "transpose", [](T a, int64_t d0, int64_t d1) { return transpose(a, d0, d1); }, py::arg("dim0"),
        py::arg("dim1"));
@@ -250,12 +260,8 @@ void init_ops(py::module_& m, TensorClass& cls) {
   cls.def("fill_", [](py::object self, py::handle v) {
     Tensor a = self.cast<Tensor>();
     Scalar s;
-    if (!try_scalar(v, s)) {
-      Tensor vt = operand(v, "fill_");
-      EMBER_CHECK(vt.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ", vt.dim(), " dimensions.");
-      s = vt.dtype() == DType::Int64 ? Scalar(vt.data<int64_t>()[0]) : Scalar(cast_copy(vt, DType::Float64).data<double>()[0]);
-    }
-    fill_(a, s);
+    if (try_scalar(v, s)) fill_(a, s);
+    else fill_(a, operand(v, "fill_"));
     return self;
   }, py::arg("value"));
   cls.def("copy_", [](py::object self, T src) {
@@ -328,8 +334,14 @@ void init_ops(py::module_& m, TensorClass& cls) {
     }
     return item(a).cast<bool>();
   });
-  cls.def("__float__", [](T a) { return item(a).cast<double>(); });
-  cls.def("__int__", [](T a) { return py::int_(item(a)); });
+  auto check_one = [](T a) {
+    if (a.numel() != 1) {
+      throw Error(ErrorKind::Value, str("only one element tensors can be converted to Python scalars (got shape ",
+                                        shape_str(a.shape()), ")"));
+    }
+  };
+  cls.def("__float__", [check_one](T a) { check_one(a); return item(a).cast<double>(); });
+  cls.def("__int__", [check_one](T a) { check_one(a); return py::int_(item(a)); });
   cls.def("__index__", [](T a) {
     EMBER_CHECK_TYPE(a.dtype() == DType::Int64 && a.numel() == 1,
                      "only integer tensors of a single element can be converted to an index");

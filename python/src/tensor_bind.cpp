@@ -35,17 +35,21 @@ void set_grad(const Tensor& t, py::handle value) {
   }
   g = value.cast<Tensor>();
   if (g.dtype() != t.dtype()) {
-    throw Error(ErrorKind::Runtime, str("assigned grad has data of a different type (", dtype_name(g.dtype()),
-                                        " for a tensor of ", dtype_name(t.dtype()), ")"));
+    throw Error(ErrorKind::Runtime, str("attempting to assign a gradient with dtype '", dtype_name(g.dtype()),
+                                        "' to a tensor with grad_dtype '", dtype_name(t.dtype()),
+                                        "'. The gradient must match the tensor's dtype."));
   }
   if (g.shape() != t.shape()) {
-    throw Error(ErrorKind::Runtime, str("assigned grad has data of a different size (", shape_str(g.shape()),
-                                        " for a tensor of shape ", shape_str(t.shape()), ")"));
+    throw Error(ErrorKind::Runtime, str("attempting to assign a gradient of size '", shape_str(g.shape()),
+                                        "' to a tensor of size '", shape_str(t.shape()),
+                                        "'. Please ensure that the gradient and the tensor are the same size"));
   }
   m.grad = g;
 }
 
-void set_requires_grad(const Tensor& t, bool value) {
+// PyTorch's texts differ by entry point: requires_grad_() says "floating point dtype", the
+// attribute setter "floating point and complex dtype".
+void set_requires_grad(const Tensor& t, bool value, bool setter = false) {
   if (!t.is_leaf()) {
     if (!value) {
       throw Error(ErrorKind::Runtime, str("you can only change requires_grad flags of leaf variables. If you want to "
@@ -53,11 +57,16 @@ void set_requires_grad(const Tensor& t, bool value) {
                                           "use var_no_grad = var.detach(). (tensor ", tensor_desc(t), " has grad_fn=",
                                           t.grad_fn()->name(), ")"));
     }
+    if (setter) {  // PyTorch: `.requires_grad = True` on a non-leaf raises, requires_grad_(True) does not
+      throw Error(ErrorKind::Runtime, str("you can only change requires_grad flags of leaf variables. (tensor ",
+                                          tensor_desc(t), " has grad_fn=", t.grad_fn()->name(), ")"));
+    }
     return;
   }
   if (value && !is_floating(t.dtype())) {
-    throw Error(ErrorKind::Runtime, str("only Tensors of floating point dtype can require gradients (got ",
-                                        dtype_name(t.dtype()), ")"));
+    throw Error(ErrorKind::Runtime, str(setter ? "only Tensors of floating point and complex dtype"
+                                               : "only Tensors of floating point dtype",
+                                        " can require gradients (got ", dtype_name(t.dtype()), ")"));
   }
   if (!value && !t->autograd()) return;
   t->ensure_autograd().requires_grad = value;
@@ -86,17 +95,28 @@ void backward(const Tensor& self, py::handle gradient, py::handle retain_graph, 
   BackwardOptions opts;
   opts.create_graph = create_graph;
   opts.keep_graph = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
-  EMBER_CHECK(inputs.is_none(), "backward(inputs=...) is not supported yet; use ember.autograd.grad(outputs, inputs)");
+  EMBER_CHECK_KIND(inputs.is_none(), ErrorKind::NotImplemented,
+                   "backward(inputs=...) is not supported yet; use ember.autograd.grad(outputs, inputs)");
   py::gil_scoped_release release;
   run_backward({self}, {g}, opts);
 }
 
 // ---------------------------------------------------------------- indexing
 
-int64_t as_index(py::handle h) { return py::reinterpret_steal<py::int_>(PyNumber_Index(h.ptr())).cast<int64_t>(); }
+int64_t as_index(py::handle h) {
+  PyObject* i = PyNumber_Index(h.ptr());
+  if (!i) throw py::error_already_set();
+  return py::reinterpret_steal<py::int_>(i).cast<int64_t>();
+}
 
 bool is_int_index(py::handle h) {
-  return !PyBool_Check(h.ptr()) && PyIndex_Check(h.ptr()) && !py::isinstance(h, py::type::of<TensorImpl>());
+  // numpy arrays define __index__ too; only a 0-d one is an integer index.
+  if (py::isinstance<py::array>(h) && py::reinterpret_borrow<py::array>(h).ndim() > 0) return false;
+  if (py::isinstance(h, py::type::of<TensorImpl>())) {  // a 0-d integer tensor selects, as in PyTorch
+    Tensor t = h.cast<Tensor>();
+    return t.dim() == 0 && t.dtype() == DType::Int64;
+  }
+  return !PyBool_Check(h.ptr()) && PyIndex_Check(h.ptr());
 }
 
 // Applies basic indexing (ints, slices, Ellipsis, None) as a chain of views.
@@ -124,10 +144,16 @@ Tensor index(const Tensor& self, py::handle idx) {
                                         "indexing with ", std::string(py::str(h.get_type().attr("__name__"))),
                                         " (advanced indexing) is not supported yet"));
     } else {
-      throw Error(ErrorKind::Index, str("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
-                                        "Variables are valid indices (got ",
-                                        std::string(py::str(h.get_type().attr("__name__"))), ")"));
+      // PyTorch raises TypeError for a str index (it tries to make a tensor of it), IndexError otherwise.
+      throw Error(PyUnicode_Check(h.ptr()) ? ErrorKind::Type : ErrorKind::Index,
+                  str("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
+                      "Variables are valid indices (got ",
+                      std::string(py::str(h.get_type().attr("__name__"))), ")"));
     }
+  }
+  if (self.dim() == 0 && consumed > 0) {
+    throw Error(ErrorKind::Index, "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                                  "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number");
   }
   if (consumed > self.dim()) {
     throw Error(ErrorKind::Index, str("too many indices for tensor of dimension ", self.dim(), " (got ", consumed,
@@ -135,10 +161,12 @@ Tensor index(const Tensor& self, py::handle idx) {
   }
   Tensor r = self;
   int64_t dim = 0;
+  int64_t src_dim = 0;  // the dim of `self` this item indexes, for error messages
   bool changed = false;
   for (py::handle h : items) {
     if (h.ptr() == Py_Ellipsis) {
       dim += self.dim() - consumed;
+      src_dim += self.dim() - consumed;
     } else if (h.is_none()) {
       r = unsqueeze(r, dim);
       ++dim;
@@ -157,13 +185,20 @@ Tensor index(const Tensor& self, py::handle idx) {
       if (e < 0) e += size;
       b = std::clamp<int64_t>(b, 0, size);
       e = std::clamp<int64_t>(e, 0, size);
-      if (!(b == 0 && e == size && step == 1)) {  // a slice covering the whole dim is skipped, as in PyTorch
+      // A slice covering the whole dim is skipped, as in PyTorch, unless it is the whole index (x[:]).
+      if (!(b == 0 && e == size && step == 1) || !py::isinstance<py::tuple>(idx)) {
         r = slice(r, dim, start, stop, step);
         changed = true;
       }
       ++dim;
+      ++src_dim;
     } else {
-      r = select(r, dim, as_index(h));
+      int64_t i = as_index(h), size = r.shape()[dim];
+      if (i < -size || i >= size) {
+        throw Error(ErrorKind::Index, str("index ", i, " is out of bounds for dimension ", src_dim, " with size ", size));
+      }
+      r = select(r, dim, i);
+      ++src_dim;
       changed = true;
     }
   }
@@ -225,7 +260,7 @@ void init_tensor(py::module_& m) {
   cls.def("__hash__", [](py::handle self) { return reinterpret_cast<intptr_t>(self.ptr()) >> 4; });
 
   // ---- autograd attributes
-  cls.def_property("requires_grad", [](T t) { return t.requires_grad(); }, [](T t, bool v) { set_requires_grad(t, v); });
+  cls.def_property("requires_grad", [](T t) { return t.requires_grad(); }, [](T t, bool v) { set_requires_grad(t, v, true); });
   cls.def("requires_grad_", [](T t, bool v) { set_requires_grad(t, v); return t; }, py::arg("requires_grad") = true);
   cls.def_property("grad", [](T t) { return get_grad(t); }, [](T t, py::handle v) { set_grad(t, v); });
   cls.def_property_readonly("grad_fn", [](T t) { return t.grad_fn(); });
