@@ -22,6 +22,9 @@ python -m pip install -q --disable-pip-version-check \
 # ember itself, as a user installs it.
 python -m pip install -q --disable-pip-version-check --no-build-isolation .
 
+# The wheel, installed into a fresh venv, imports and works.
+bash scripts/check_wheel.sh
+
 # C++ tests.
 cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON >/dev/null
 cmake --build build/ctest -j2

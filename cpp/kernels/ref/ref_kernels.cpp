@@ -78,6 +78,11 @@ T unary_one(UnaryOp op, T x) {
       case UnaryOp::Reciprocal: return T(1) / x;
       case UnaryOp::LogicalNot: return x == T(0);
     }
+  } else if constexpr (std::is_same_v<T, bool>) {
+    switch (op) {
+      case UnaryOp::LogicalNot: return !x;
+      default: return x;  // abs, relu and sign of a bool are the bool itself
+    }
   } else {
     switch (op) {
       case UnaryOp::Neg: return static_cast<T>(-x);
