@@ -25,4 +25,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return _C._run_grad(outputs, inputs, grad_outputs, bool(retain_graph), bool(create_graph), bool(allow_unused))
 
 
-__all__ = ["Node", "backward", "enable_grad", "grad", "no_grad", "set_grad_enabled"]
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+
+__all__ = [
+    "GradcheckError", "Node", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "no_grad",
+    "set_grad_enabled",
+]
