@@ -41,32 +41,89 @@ inline void set_history(const Tensor& out, const std::shared_ptr<Node>& node, ui
 }
 
 // Builds a kernel Loop over `shape` for operands added in order (operand 0 first).
-// Each operand is read through broadcast strides; dims are coalesced.
+// Each operand is read through broadcast strides; dims are coalesced. Up to
+// kInlineDims dims everything lives in fixed arrays inside the builder (no heap
+// allocation on the per-op path); more dims fall back to vectors.
 class LoopBuilder {
  public:
-  explicit LoopBuilder(Shape shape) : shape_(std::move(shape)) {}
+  static constexpr size_t kInlineDims = 8;
+  explicit LoopBuilder(const Shape& shape) : ndim_(shape.size()) {
+    if (ndim_ > kInlineDims) {
+      big_shape_ = shape;
+      big_strides_.resize(kernels::kMaxOperands);
+    } else {
+      for (size_t i = 0; i < ndim_; ++i) shape_[i] = shape[i];
+    }
+  }
   LoopBuilder& add(const Tensor& t) {
-    strides_.push_back(broadcast_strides(t.shape(), t.strides(), shape_));
-    ptrs_.push_back(t.raw_data());
+    const int k = nops_++;
+    loop_.ptr[k] = t.raw_data();
+    if (ndim_ > kInlineDims) {
+      big_strides_[k] = broadcast_strides(t.shape(), t.strides(), big_shape_);
+      return *this;
+    }
+    const Shape& s = t.shape();
+    const Strides& st = t.strides();
+    const size_t off = ndim_ - s.size();
+    for (size_t i = 0; i < off; ++i) strides_[k][i] = 0;
+    for (size_t i = 0; i < s.size(); ++i) strides_[k][off + i] = s[i] == 1 ? 0 : st[i];
     return *this;
   }
   const kernels::Loop& build() {
-    std::vector<Strides*> ps;
-    for (auto& s : strides_) ps.push_back(&s);
-    coalesce_dims(shape_, ps);
-    loop_.ndim = static_cast<int>(shape_.size());
-    loop_.shape = shape_.data();
-    for (size_t k = 0; k < strides_.size(); ++k) {
-      loop_.ptr[k] = ptrs_[k];
-      loop_.strides[k] = strides_[k].data();
+    if (ndim_ > kInlineDims) {
+      std::vector<Strides*> ps;
+      for (int k = 0; k < nops_; ++k) ps.push_back(&big_strides_[k]);
+      coalesce_dims(big_shape_, ps);
+      loop_.ndim = static_cast<int>(big_shape_.size());
+      loop_.shape = big_shape_.data();
+      for (int k = 0; k < nops_; ++k) loop_.strides[k] = big_strides_[k].data();
+      return loop_;
     }
+    coalesce();
+    loop_.ndim = static_cast<int>(ndim_);
+    loop_.shape = shape_;
+    for (int k = 0; k < nops_; ++k) loop_.strides[k] = strides_[k];
     return loop_;
   }
 
  private:
-  Shape shape_;
-  std::vector<Strides> strides_;
-  std::vector<char*> ptrs_;
+  // coalesce_dims (core/shape.h) on the inline arrays, step for step.
+  void coalesce() {
+    if (ndim_ <= 1) return;
+    size_t w = 0;
+    for (size_t r = 0; r < ndim_; ++r) {
+      if (shape_[r] == 1) continue;
+      shape_[w] = shape_[r];
+      for (int k = 0; k < nops_; ++k) strides_[k][w] = strides_[k][r];
+      ++w;
+    }
+    if (w == 0) {  // all ones: keep a single dim
+      ndim_ = 1;
+      shape_[0] = 1;
+      for (int k = 0; k < nops_; ++k) strides_[k][0] = 0;
+      return;
+    }
+    size_t out = 0;
+    for (size_t i = 1; i < w; ++i) {
+      bool mergeable = true;
+      for (int k = 0; k < nops_; ++k) mergeable &= (strides_[k][out] == strides_[k][i] * shape_[i]);
+      if (mergeable) {
+        shape_[out] *= shape_[i];
+      } else {
+        ++out;
+        shape_[out] = shape_[i];
+      }
+      for (int k = 0; k < nops_; ++k) strides_[k][out] = strides_[k][i];
+    }
+    ndim_ = out + 1;
+  }
+
+  size_t ndim_;
+  int nops_ = 0;
+  int64_t shape_[kInlineDims];
+  int64_t strides_[kernels::kMaxOperands][kInlineDims];
+  Shape big_shape_;
+  std::vector<Strides> big_strides_;
   kernels::Loop loop_;
 };
 

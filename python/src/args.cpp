@@ -3,6 +3,11 @@
 
 namespace ember::py_bind {
 
+PyTypeObject* tensor_type() {
+  static PyTypeObject* t = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  return t;
+}
+
 bool try_scalar(py::handle h, Scalar& out) {
   PyObject* o = h.ptr();
   if (PyBool_Check(o)) {
@@ -21,8 +26,9 @@ bool try_scalar(py::handle h, Scalar& out) {
     return true;
   }
   // numpy scalars (np.float32(2), np.int64(3), np.bool_) behave like Python numbers.
+  if (o == Py_None || is_tensor(h)) return false;  // the common non-numbers, without attribute lookups
   if (py::hasattr(h, "dtype") && py::hasattr(h, "item") && !py::isinstance<py::array>(h) &&
-      !py::isinstance(h, py::type::of<TensorImpl>())) {
+      !is_tensor(h)) {
     py::object v = h.attr("item")();
     if (PyBool_Check(v.ptr()) || PyLong_Check(v.ptr()) || PyFloat_Check(v.ptr())) return try_scalar(v, out);
   }
@@ -39,7 +45,11 @@ Scalar scalar(py::handle h, const char* op) {
 }
 
 bool try_operand(py::handle h, Tensor& out) {
-  if (py::isinstance(h, py::type::of<TensorImpl>())) {
+  if (const auto* p = tensor_holder(h.ptr())) {
+    out = Tensor(*p);
+    return true;
+  }
+  if (is_tensor(h)) {
     out = h.cast<Tensor>();
     return true;
   }

@@ -22,12 +22,12 @@ py::tuple next_functions(const Node& n) {
 
 variable_list tensor_list(py::handle h, const char* op) {
   variable_list out;
-  if (py::isinstance(h, py::type::of<TensorImpl>())) {
+  if (is_tensor(h)) {
     out.push_back(h.cast<Tensor>());
     return out;
   }
   for (py::handle e : py::reinterpret_borrow<py::iterable>(h)) {
-    if (!py::isinstance(e, py::type::of<TensorImpl>())) {
+    if (!is_tensor(e)) {
       throw Error(ErrorKind::Type, str(op, ": expected a Tensor or a sequence of Tensors, got an element of type ",
                                        std::string(py::str(e.get_type().attr("__name__")))));
     }
@@ -39,7 +39,7 @@ variable_list tensor_list(py::handle h, const char* op) {
 variable_list grad_list(py::handle h, size_t n, const char* op) {
   variable_list out(n);
   if (h.is_none()) return out;
-  if (py::isinstance(h, py::type::of<TensorImpl>())) {
+  if (is_tensor(h)) {
     EMBER_CHECK(n == 1, op, ": got 1 gradient for ", n, " outputs");
     out[0] = h.cast<Tensor>();
     return out;

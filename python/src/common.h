@@ -27,6 +27,18 @@ DTypeObject* dtype_object(DType t);
 py::object& size_class();
 py::tuple to_size(const Shape& s);
 
+// The Python type of ember.Tensor, looked up once (py::type::of searches a hash map).
+PyTypeObject* tensor_type();
+inline bool is_tensor(py::handle h) { return PyObject_TypeCheck(h.ptr(), tensor_type()); }
+// The TensorImpl holder inside an exact ember.Tensor instance (no pybind11 lookups);
+// null when `h` is not an initialised exact Tensor (then use the generic caster).
+inline const std::shared_ptr<TensorImpl>* tensor_holder(PyObject* h) {
+  if (Py_TYPE(h) != tensor_type()) return nullptr;
+  auto vh = reinterpret_cast<py::detail::instance*>(h)->get_value_and_holder();
+  if (!vh.holder_constructed()) return nullptr;
+  return &vh.holder<std::shared_ptr<TensorImpl>>();
+}
+
 // A Python operand of a binary op: a Tensor, or a number wrapped as a 0-dim tensor.
 // Returns false (no exception) when `h` is neither.
 bool try_operand(py::handle h, Tensor& out);
@@ -57,6 +69,7 @@ using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 void init_ops(py::module_& m, TensorClass& cls);
 void init_autograd(py::module_& m);
 void init_convert(py::module_& m);
+void init_backend(py::module_& m);
 
 // Python data (nested sequences, numbers, numpy arrays, tensors) to a new tensor.
 Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);
@@ -73,6 +86,10 @@ template <>
 struct type_caster<ember::Tensor> {
   PYBIND11_TYPE_CASTER(ember::Tensor, const_name("Tensor"));
   bool load(handle src, bool convert) {
+    if (const auto* h = ember::py_bind::tensor_holder(src.ptr())) {  // fast path: exact type
+      value = ember::Tensor(*h);
+      return true;
+    }
     make_caster<std::shared_ptr<ember::TensorImpl>> inner;
     if (src.is_none() || !inner.load(src, convert)) return false;
     value = ember::Tensor(cast_op<std::shared_ptr<ember::TensorImpl>>(inner));

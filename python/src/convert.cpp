@@ -12,10 +12,6 @@ py::module_& numpy() {
   return *np;
 }
 
-bool is_tensor(py::handle h) {
-  return py::isinstance(h, py::type::of<TensorImpl>());
-}
-
 // Walks nested sequences: records the shape and the widest element kind.
 struct Scan {
   Shape shape;

@@ -40,7 +40,7 @@ template <bool IsMax>
 py::object extreme(T a, py::handle dim, bool keepdim) {
   if (dim.is_none()) return py::cast(IsMax ? max(a) : min(a));
   Tensor other;
-  if (py::isinstance(dim, py::type::of<TensorImpl>())) {
+  if (is_tensor(dim)) {
     other = dim.cast<Tensor>();
     return py::cast(IsMax ? maximum(a, other) : minimum(a, other));
   }
@@ -54,7 +54,7 @@ std::optional<Scalar> opt_scalar(py::handle h, const char* op) {
 }
 
 Tensor clamp_any(T a, py::handle lo, py::handle hi) {
-  bool tensor_bounds = py::isinstance(lo, py::type::of<TensorImpl>()) || py::isinstance(hi, py::type::of<TensorImpl>());
+  bool tensor_bounds = is_tensor(lo) || is_tensor(hi);
   if (!tensor_bounds) return clamp(a, opt_scalar(lo, "clamp"), opt_scalar(hi, "clamp"));
   Tensor tl = lo.is_none() ? Tensor() : operand(lo, "clamp");
   Tensor th = hi.is_none() ? Tensor() : operand(hi, "clamp");
@@ -68,6 +68,86 @@ Tensor pow_any(T a, py::handle e) {
 }
 
 std::vector<int64_t> shape_vec(const Shape& s) { return std::vector<int64_t>(s.begin(), s.end()); }
+
+// ---- fast number slots
+//
+// `a + b` on two exact Tensors, or a Tensor and a Python float/int, skips pybind11's
+// dispatcher (overload loop, argument casters): the slot below converts and calls the
+// op. Anything else (numpy scalars, subclasses, NotImplemented cases, errors of
+// conversion) calls the bound __add__/__radd__ methods, unchanged.
+
+// A Python float or int (not bool) as a wrapped number; false for anything else.
+bool fast_number(PyObject* o, Tensor& out) {
+  if (PyFloat_CheckExact(o)) {
+    out = wrapped_scalar(Scalar(PyFloat_AS_DOUBLE(o)));
+    return true;
+  }
+  if (PyLong_CheckExact(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+      PyErr_Clear();
+      return false;
+    }
+    out = wrapped_scalar(Scalar(static_cast<int64_t>(v)));
+    return true;
+  }
+  return false;
+}
+
+enum class Slot { Add, Sub, Mul, Div };
+constexpr const char* kSlotNames[][2] = {
+    {"__add__", "__radd__"}, {"__sub__", "__rsub__"}, {"__mul__", "__rmul__"}, {"__truediv__", "__rtruediv__"}};
+
+// The general case, as CPython's own slot for a class with __add__/__radd__ would do it:
+// self.__add__(other), then other.__radd__(self) for a different type.
+template <Slot S>
+PyObject* general_slot(PyObject* a, PyObject* b) {
+  const auto& names = kSlotNames[static_cast<int>(S)];
+  if (is_tensor(a)) {
+    PyObject* r = PyObject_CallMethod(a, names[0], "O", b);
+    if (r != Py_NotImplemented || !is_tensor(b) || Py_TYPE(a) == Py_TYPE(b)) return r;
+    Py_DECREF(r);
+  }
+  if (is_tensor(b)) return PyObject_CallMethod(b, names[1], "O", a);
+  Py_RETURN_NOTIMPLEMENTED;
+}
+
+template <Slot S>
+Tensor slot_op(const Tensor& x, const Tensor& y) {
+  if constexpr (S == Slot::Add) return add(x, y);
+  if constexpr (S == Slot::Sub) return sub(x, y);
+  if constexpr (S == Slot::Mul) return mul(x, y);
+  return div(x, y);
+}
+
+template <Slot S>
+PyObject* fast_slot(PyObject* a, PyObject* b) {
+  constexpr bool commutes = S == Slot::Add || S == Slot::Mul;  // __radd__/__rmul__ compute op(self, other)
+  Tensor x, y;
+  if (const auto* ha = tensor_holder(a)) {
+    x = Tensor(*ha);
+    if (const auto* hb = tensor_holder(b)) y = Tensor(*hb);
+    else if (!fast_number(b, y)) return general_slot<S>(a, b);
+  } else if (const auto* hb = commutes ? tensor_holder(b) : nullptr) {
+    x = Tensor(*hb);
+    if (!fast_number(a, y)) return general_slot<S>(a, b);
+  } else {
+    return general_slot<S>(a, b);
+  }
+  try {
+    Tensor r = maybe_without_gil(std::max(x.numel(), y.numel()), [&] { return slot_op<S>(x, y); });
+    return py::cast(r).release().ptr();
+  } catch (...) {
+    py::detail::try_translate_exceptions();
+    return nullptr;
+  }
+}
+
+template <Slot S>
+void install_slot(binaryfunc& slot) {
+  slot = &fast_slot<S>;
+}
 
 }  // namespace
 
@@ -296,7 +376,7 @@ void init_ops(py::module_& m, TensorClass& cls) {
     return py::cast(pow(s, a.cast<Tensor>()));
   });
   cls.def("__matmul__", [](py::handle a, py::handle b) -> py::object {
-    if (!py::isinstance(b, py::type::of<TensorImpl>())) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    if (!is_tensor(b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     Tensor x = a.cast<Tensor>(), y = b.cast<Tensor>();
     return py::cast(maybe_without_gil(x.numel() * (y.dim() ? y.shape()[y.dim() - 1] : 1), [&] { return matmul(x, y); }));
   });
@@ -327,6 +407,11 @@ void init_ops(py::module_& m, TensorClass& cls) {
   inplace_op("__isub__", "sub_");
   inplace_op("__imul__", "mul_");
   inplace_op("__itruediv__", "div_");
+  auto* num = reinterpret_cast<PyTypeObject*>(cls.ptr())->tp_as_number;
+  install_slot<Slot::Add>(num->nb_add);
+  install_slot<Slot::Sub>(num->nb_subtract);
+  install_slot<Slot::Mul>(num->nb_multiply);
+  install_slot<Slot::Div>(num->nb_true_divide);
   cls.def("__bool__", [](T a) {
     if (a.numel() != 1) {
       throw Error(ErrorKind::Runtime, str("Boolean value of Tensor with more than one value is ambiguous (shape ",

@@ -29,7 +29,7 @@ void set_grad(const Tensor& t, py::handle value) {
     return;
   }
   Tensor g;
-  if (!py::isinstance(value, py::type::of<TensorImpl>())) {
+  if (!is_tensor(value)) {
     throw Error(ErrorKind::Type, str("assigned grad expected to be a Tensor or None but got grad of type ",
                                      std::string(py::str(value.get_type().attr("__name__")))));
   }
@@ -86,7 +86,7 @@ void retain_grad(const Tensor& t) {
 void backward(const Tensor& self, py::handle gradient, py::handle retain_graph, bool create_graph, py::handle inputs) {
   Tensor g;
   if (!gradient.is_none()) {
-    if (!py::isinstance(gradient, py::type::of<TensorImpl>())) {
+    if (!is_tensor(gradient)) {
       throw Error(ErrorKind::Type, str("gradients can be either Tensors or None, but got ",
                                        std::string(py::str(gradient.get_type().attr("__name__")))));
     }
@@ -112,7 +112,7 @@ int64_t as_index(py::handle h) {
 bool is_int_index(py::handle h) {
   // numpy arrays define __index__ too; only a 0-d one is an integer index.
   if (py::isinstance<py::array>(h) && py::reinterpret_borrow<py::array>(h).ndim() > 0) return false;
-  if (py::isinstance(h, py::type::of<TensorImpl>())) {  // a 0-d integer tensor selects, as in PyTorch
+  if (is_tensor(h)) {  // a 0-d integer tensor selects, as in PyTorch
     Tensor t = h.cast<Tensor>();
     return t.dim() == 0 && t.dtype() == DType::Int64;
   }
@@ -138,7 +138,7 @@ Tensor index(const Tensor& self, py::handle idx) {
     } else if (is_int_index(h) || PySlice_Check(h.ptr())) {
       ++consumed;
     } else if (h.is_none()) {
-    } else if (py::isinstance(h, py::type::of<TensorImpl>()) || py::isinstance<py::list>(h) ||
+    } else if (is_tensor(h) || py::isinstance<py::list>(h) ||
                py::isinstance<py::array>(h) || PyBool_Check(h.ptr())) {
       throw Error(ErrorKind::Index, str("ember supports basic indexing only (integers, slices, ..., None); "
                                         "indexing with ", std::string(py::str(h.get_type().attr("__name__"))),
@@ -211,7 +211,7 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
   Scalar s;
   if (try_scalar(value, s)) {
     fill_(view, s);
-  } else if (py::isinstance(value, py::type::of<TensorImpl>())) {
+  } else if (is_tensor(value)) {
     copy_(view, value.cast<Tensor>());
   } else {
     Tensor src = tensor_from_data(value, self.dtype());
