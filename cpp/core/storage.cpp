@@ -1,6 +1,8 @@
 #include "core/storage.h"
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -8,20 +10,81 @@ namespace ember {
 
 namespace {
 constexpr size_t kAlignment = 64;
+constexpr size_t kCacheMin = size_t{256} << 10;  // smaller blocks: malloc's own bins do well
+constexpr size_t kPage = size_t{4} << 10;
+
+// Free large blocks by capacity. Reuse takes the smallest block that fits, if it is at
+// most 1/8 larger than asked (so a huge block is not spent on a medium request).
+class BlockCache {
+ public:
+  void* take(size_t want, size_t& capacity) {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = free_.lower_bound(want);
+    if (it == free_.end() || it->first > want + want / 8) return nullptr;
+    capacity = it->first;
+    void* p = it->second;
+    free_.erase(it);
+    bytes_ -= capacity;
+    return p;
+  }
+  // Keeps the block if it fits under the limit; returns false if the caller must free it.
+  bool give(void* p, size_t capacity) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (bytes_ + capacity > limit_) return false;
+    free_.emplace(capacity, p);
+    bytes_ += capacity;
+    return true;
+  }
+  size_t release() {
+    std::lock_guard<std::mutex> lk(mu_);
+    size_t n = bytes_;
+    for (auto& [cap, p] : free_) std::free(p);
+    free_.clear();
+    bytes_ = 0;
+    return n;
+  }
+  size_t bytes() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return bytes_;
+  }
+
+ private:
+  static size_t default_limit() {
+    if (const char* v = std::getenv("EMBER_CACHE_MAX_MB")) return static_cast<size_t>(std::atoll(v)) << 20;
+    return size_t{1} << 30;
+  }
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  size_t bytes_ = 0;
+  size_t limit_ = default_limit();
+};
+
+BlockCache& cache() {
+  static BlockCache* c = new BlockCache();  // leaked: storages may die during exit
+  return *c;
 }
+}  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
   std::shared_ptr<Storage> s(new Storage());
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded < nbytes) rounded = SIZE_MAX;  // overflowed: let the allocator refuse
   if (rounded == 0) rounded = kAlignment;
-  void* p = rounded == SIZE_MAX ? nullptr : std::aligned_alloc(kAlignment, rounded);
+  void* p = nullptr;
+  if (rounded >= kCacheMin && rounded != SIZE_MAX) {
+    rounded = (rounded + kPage - 1) / kPage * kPage;
+    size_t cap = 0;
+    p = cache().take(rounded, cap);
+    if (p) rounded = cap;
+  }
+  if (!p && rounded != SIZE_MAX) p = std::aligned_alloc(kAlignment, rounded);
   if (!p) {
     throw Error(ErrorKind::Runtime, str("DefaultCPUAllocator: can't allocate memory: you tried to allocate ",
                                         nbytes, " bytes."));
   }
   s->data_ = p;
   s->nbytes_ = nbytes;
+  s->capacity_ = rounded;
   return s;
 }
 
@@ -34,7 +97,12 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_pt
 }
 
 Storage::~Storage() {
-  if (!owner_) std::free(data_);
+  if (owner_) return;
+  if (capacity_ >= kCacheMin && cache().give(data_, capacity_)) return;
+  std::free(data_);
 }
+
+size_t Storage::release_cache() { return cache().release(); }
+size_t Storage::cached_bytes() { return cache().bytes(); }
 
 }  // namespace ember

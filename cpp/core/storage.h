@@ -3,6 +3,11 @@
 // Storage owns memory and nothing else: no shape, no dtype. It either allocates its
 // buffer (64-byte aligned, so SIMD kernels may use aligned loads at offset 0) or wraps
 // memory owned by someone else (a numpy array), kept alive through `owner`.
+//
+// Large buffers (>= 256 KiB) come from a cache: a freed large buffer is kept and handed to
+// the next allocation of a similar size (up to 1/8 larger), instead of being returned to
+// the OS and page-faulted in again on every op. The cache holds at most 1 GiB (or
+// EMBER_CACHE_MAX_MB); release_cache() empties it.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +26,11 @@ class Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
+  // Frees every cached buffer; returns the bytes released.
+  static size_t release_cache();
+  // Bytes held by the cache (not in use by any tensor).
+  static size_t cached_bytes();
+
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   bool is_external() const { return owner_ != nullptr; }
@@ -29,6 +39,7 @@ class Storage {
   Storage() = default;
   void* data_ = nullptr;
   size_t nbytes_ = 0;
+  size_t capacity_ = 0;          // bytes actually allocated (>= nbytes_)
   std::shared_ptr<void> owner_;  // set for wrapped memory
 };
 

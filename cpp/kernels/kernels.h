@@ -72,9 +72,21 @@ struct KernelTable {
                int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate);
 };
 
-// The table in use, chosen once (first call) from the CPU and EMBER_CPU.
+// The table in use, chosen once (first call) from the CPU and EMBER_CPU:
+// EMBER_CPU=reference forces the scalar table; otherwise AVX2+FMA when the CPU has both.
 const KernelTable& active();
 // The scalar reference table.
 const KernelTable& reference();
+// The AVX2+FMA table (avx2/: vector kernels, falling back to the reference ones for
+// what they do not cover), or null when this CPU lacks AVX2 or FMA.
+const KernelTable* avx2_table();
+
+// What dispatch saw and chose, for ember.backend_info().
+struct BackendInfo {
+  const char* table;       // active().name
+  bool cpu_avx2, cpu_fma;  // CPU features detected
+  const char* ember_cpu;   // the EMBER_CPU value read at start-up, or null
+};
+BackendInfo backend_info();
 
 }  // namespace ember::kernels

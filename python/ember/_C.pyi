@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['Node', 'Tensor', 'abs', 'add', 'argmax', 'argmin', 'bmm', 'bool', 'clamp', 'clip', 'clone', 'cos', 'detach', 'div', 'dot', 'dtype', 'eq', 'exp', 'flatten', 'float32', 'float64', 'from_numpy', 'ge', 'gt', 'initial_seed', 'int64', 'is_grad_enabled', 'le', 'log', 'logical_and', 'logical_not', 'logical_or', 'lt', 'manual_seed', 'matmul', 'max', 'maximum', 'mean', 'min', 'minimum', 'mm', 'mul', 'mv', 'ne', 'neg', 'negative', 'permute', 'pow', 'reciprocal', 'relu', 'reshape', 'sigmoid', 'sign', 'sin', 'sqrt', 'squeeze', 'sub', 'sum', 'swapaxes', 't', 'tanh', 'transpose', 'true_divide', 'unsqueeze', 'where']
+__all__: list[str] = ['Node', 'Tensor', 'abs', 'add', 'argmax', 'argmin', 'backend_info', 'bmm', 'bool', 'clamp', 'clip', 'clone', 'cos', 'detach', 'div', 'dot', 'dtype', 'eq', 'exp', 'flatten', 'float32', 'float64', 'from_numpy', 'ge', 'get_num_threads', 'gt', 'initial_seed', 'int64', 'is_grad_enabled', 'le', 'log', 'logical_and', 'logical_not', 'logical_or', 'lt', 'manual_seed', 'matmul', 'max', 'maximum', 'mean', 'min', 'minimum', 'mm', 'mul', 'mv', 'ne', 'neg', 'negative', 'permute', 'pow', 'reciprocal', 'relu', 'reshape', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sqrt', 'squeeze', 'sub', 'sum', 'swapaxes', 't', 'tanh', 'transpose', 'true_divide', 'unsqueeze', 'where']
 class dtype:
     def __reduce__(self: dtype) -> str:
         ...
@@ -378,6 +378,10 @@ def _rand(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInd
     ...
 def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
+def _release_cache() -> int:
+    """
+    Frees the cached CPU buffers; returns the bytes released.
+    """
 def _run_backward(arg0: typing.Any, arg1: typing.Any, arg2: bool, arg3: bool) -> None:
     ...
 def _run_grad(arg0: typing.Any, arg1: typing.Any, arg2: typing.Any, arg3: bool, arg4: bool, arg5: bool) -> tuple:
@@ -402,6 +406,10 @@ def argmax(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex | None 
     ...
 def argmin(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex | None = None, keepdim: bool = False) -> Tensor:
     ...
+def backend_info() -> dict:
+    """
+    What the CPU backend chose: the kernel table ('avx2' or 'reference'), the CPU features it saw, EMBER_CPU, the thread count and the bytes held by the buffer cache.
+    """
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     ...
 def clamp(input: Tensor, min: typing.Any = None, max: typing.Any = None) -> Tensor:
@@ -432,6 +440,10 @@ def from_numpy(arg0: typing.Any) -> Tensor:
     ...
 def ge(input: Tensor, other: typing.Any) -> Tensor:
     ...
+def get_num_threads() -> int:
+    """
+    The number of threads the large kernels use.
+    """
 def gt(input: Tensor, other: typing.Any) -> Tensor:
     ...
 def initial_seed() -> int:
@@ -494,6 +506,10 @@ def relu(input: Tensor) -> Tensor:
     ...
 def reshape(input: Tensor, shape: typing.Any) -> Tensor:
     ...
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Sets the number of threads the large kernels use.
+    """
 def sigmoid(input: Tensor) -> Tensor:
     ...
 def sign(input: Tensor) -> Tensor:

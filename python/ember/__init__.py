@@ -16,6 +16,7 @@ import numpy as _np
 from . import _C
 from ._C import (
     Tensor,
+    backend_info,
     abs,
     add,
     argmax,
@@ -36,6 +37,7 @@ from ._C import (
     float32,
     float64,
     from_numpy,
+    get_num_threads,
     ge,
     gt,
     initial_seed,
@@ -65,6 +67,7 @@ from ._C import (
     reciprocal,
     relu,
     reshape,
+    set_num_threads,
     sigmoid,
     sign,
     sin,
@@ -120,7 +123,7 @@ def numel(input: Tensor) -> int:
 
 
 __all__ = [
-    "Size", "Tensor", "abs", "add", "arange", "argmax", "argmin", "autograd", "bmm", "bool", "clamp",
+    "Size", "Tensor", "abs", "add", "arange", "backend_info", "get_num_threads", "set_num_threads", "argmax", "argmin", "autograd", "bmm", "bool", "clamp",
     "clip", "clone", "cos", "detach", "device", "div", "dot", "double", "dtype", "empty", "empty_like",
     "enable_grad", "eq", "exp", "eye", "flatten", "float", "float32", "float64", "from_numpy", "full",
     "full_like", "ge", "get_printoptions", "gt", "inference_mode", "initial_seed", "int64", "is_grad_enabled",

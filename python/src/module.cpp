@@ -35,4 +35,5 @@ PYBIND11_MODULE(_C, m) {
   init_tensor(m);
   init_convert(m);
   init_autograd(m);
+  init_backend(m);
 }

@@ -1,0 +1,548 @@
+// AVX2 elementwise kernels and sums: add/sub/mul/div/maximum/minimum, clamp, relu/neg/abs,
+// where, and Sum. Inner runs whose operands are contiguous or scalar-broadcast (stride 0)
+// take the vector loop; other runs, dtypes and ops go to the reference kernels.
+// Long contiguous runs are split into fixed chunks over the thread pool. Compiled with
+// -mavx2 -mfma.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "core/parallel.h"
+#include "kernels/avx2/avx2.h"
+
+namespace ember::kernels::avx2 {
+namespace {
+
+// Runs of at least this many elements are split over the pool in chunks of kChunk (the
+// chunking depends on the size only).
+constexpr int64_t kParallelElems = int64_t{1} << 17;
+constexpr int64_t kChunk = int64_t{1} << 15;
+// Sums are blocked in kSumBlock elements: each block sums in 4 vector accumulators, blocks
+// are added in order, so the result is the same on any number of threads.
+constexpr int64_t kSumBlock = int64_t{1} << 14;
+// Outputs larger than this (3/4 of the L3, as glibc's memcpy decides) are written with
+// non-temporal stores: they would not stay in cache anyway, and skipping the
+// read-for-ownership saves a third of the traffic.
+constexpr int64_t kStreamBytes = int64_t{24} << 20;
+
+// Walks an N-d loop like the reference: inner(p, step, n) over one run of the last dim,
+// step[k] in bytes. Returns at once for an empty space.
+template <int N, typename Inner>
+void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
+  const int nd = l.ndim;
+  for (int d = 0; d < nd; ++d)
+    if (l.shape[d] == 0) return;
+  int64_t step[N];
+  for (int k = 0; k < N; ++k) step[k] = nd ? l.strides[k][nd - 1] * static_cast<int64_t>(isz[k]) : 0;
+  const int64_t n = nd ? l.shape[nd - 1] : 1;
+  char* p[N];
+  for (int k = 0; k < N; ++k) p[k] = l.ptr[k];
+  if (nd <= 1) {
+    inner(p, step, n);
+    return;
+  }
+  int64_t idx[64] = {0};
+  for (;;) {
+    inner(p, step, n);
+    int d = nd - 2;
+    for (; d >= 0; --d) {
+      for (int k = 0; k < N; ++k) p[k] += l.strides[k][d] * static_cast<int64_t>(isz[k]);
+      if (++idx[d] < l.shape[d]) break;
+      for (int k = 0; k < N; ++k) p[k] -= l.strides[k][d] * static_cast<int64_t>(isz[k]) * l.shape[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+// Runs run(offset, count) over [0, n): in pool chunks when n is long and we are not
+// already inside a task.
+template <typename Run>
+void maybe_parallel(int64_t n, Run run) {
+  if (n < kParallelElems || parallel::get_num_threads() == 1 || parallel::in_parallel_region()) {
+    run(0, n);
+    return;
+  }
+  parallel::parallel_for((n + kChunk - 1) / kChunk, [&](int64_t t) {
+    const int64_t b = t * kChunk;
+    run(b, std::min(kChunk, n - b));
+  });
+}
+
+template <typename T>
+struct Vec;
+template <>
+struct Vec<float> {
+  using R = __m256;
+  static constexpr int W = 8;
+  static R load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static void stream(float* p, R v) { _mm256_stream_ps(p, v); }  // p 32-byte aligned
+  static R set1(float x) { return _mm256_set1_ps(x); }
+  static R zero() { return _mm256_setzero_ps(); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R div(R a, R b) { return _mm256_div_ps(a, b); }
+  static R max(R a, R b) { return _mm256_max_ps(a, b); }  // a > b ? a : b
+  static R min(R a, R b) { return _mm256_min_ps(a, b); }  // a < b ? a : b
+  static R gt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static R lt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static R isnan(R a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+  static R or_(R a, R b) { return _mm256_or_ps(a, b); }
+  static R and_(R a, R b) { return _mm256_and_ps(a, b); }
+  static R xor_(R a, R b) { return _mm256_xor_ps(a, b); }
+  static R andnot(R a, R b) { return _mm256_andnot_ps(a, b); }
+  static R blend(R f, R t, R m) { return _mm256_blendv_ps(f, t, m); }
+  static R sign() { return _mm256_set1_ps(-0.0f); }
+  // 8 bool bytes -> lane mask
+  static R from_bool(const char* p) {
+    __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_cmpgt_epi32(x, _mm256_setzero_si256()));
+  }
+  static R bool_bcast(bool c) { return _mm256_castsi256_ps(_mm256_set1_epi32(c ? -1 : 0)); }
+};
+template <>
+struct Vec<double> {
+  using R = __m256d;
+  static constexpr int W = 4;
+  static R load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
+  static void stream(double* p, R v) { _mm256_stream_pd(p, v); }
+  static R set1(double x) { return _mm256_set1_pd(x); }
+  static R zero() { return _mm256_setzero_pd(); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_pd(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R div(R a, R b) { return _mm256_div_pd(a, b); }
+  static R max(R a, R b) { return _mm256_max_pd(a, b); }
+  static R min(R a, R b) { return _mm256_min_pd(a, b); }
+  static R gt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+  static R lt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  static R isnan(R a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
+  static R or_(R a, R b) { return _mm256_or_pd(a, b); }
+  static R and_(R a, R b) { return _mm256_and_pd(a, b); }
+  static R xor_(R a, R b) { return _mm256_xor_pd(a, b); }
+  static R andnot(R a, R b) { return _mm256_andnot_pd(a, b); }
+  static R blend(R f, R t, R m) { return _mm256_blendv_pd(f, t, m); }
+  static R sign() { return _mm256_set1_pd(-0.0); }
+  static R from_bool(const char* p) {
+    int32_t bits;
+    std::memcpy(&bits, p, 4);
+    __m256i x = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bits));
+    return _mm256_castsi256_pd(_mm256_cmpgt_epi64(x, _mm256_setzero_si256()));
+  }
+  static R bool_bcast(bool c) { return _mm256_castsi256_pd(_mm256_set1_epi64x(c ? -1 : 0)); }
+};
+
+template <typename T>
+T ld(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+template <typename T>
+void st(char* p, T v) {
+  std::memcpy(p, &v, sizeof(T));
+}
+
+// A run is vectorisable when the output is contiguous and each input is contiguous or a
+// broadcast scalar (step 0).
+bool vector_run(const int64_t* s, int nin, int64_t sz) {
+  if (s[0] != sz) return false;
+  for (int k = 1; k <= nin; ++k)
+    if (s[k] != sz && s[k] != 0) return false;
+  return true;
+}
+
+// The one vector loop every elementwise kernel here uses: o[i] = vf(i) over 4 vectors per
+// step, then one vector, then the scalar tail sf(i). With `nt`, a scalar head first aligns
+// o to 32 bytes and the vector stores are non-temporal.
+template <typename T, typename VF, typename SF>
+void map_run(T* o, int64_t n, bool nt, VF vf, SF sf) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  int64_t i = 0;
+  if (nt) {
+    for (; i < n && (reinterpret_cast<uintptr_t>(o + i) & 31) != 0; ++i) o[i] = sf(i);
+    for (; i + 4 * W <= n; i += 4 * W) {
+      typename V::R r0 = vf(i), r1 = vf(i + W), r2 = vf(i + 2 * W), r3 = vf(i + 3 * W);
+      V::stream(o + i, r0), V::stream(o + i + W, r1), V::stream(o + i + 2 * W, r2), V::stream(o + i + 3 * W, r3);
+    }
+    for (; i + W <= n; i += W) V::stream(o + i, vf(i));
+    _mm_sfence();
+  } else {
+    for (; i + 4 * W <= n; i += 4 * W) {
+      typename V::R r0 = vf(i), r1 = vf(i + W), r2 = vf(i + 2 * W), r3 = vf(i + 3 * W);
+      V::store(o + i, r0), V::store(o + i + W, r1), V::store(o + i + 2 * W, r2), V::store(o + i + 3 * W, r3);
+    }
+    for (; i + W <= n; i += W) V::store(o + i, vf(i));
+  }
+  for (; i < n; ++i) o[i] = sf(i);
+}
+
+template <typename T>
+bool stream_output(int64_t n) {
+  return n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes;
+}
+
+// ---------------------------------------------------------------- binary
+
+template <typename T, BinaryOp Op>
+struct BinOp {
+  using V = Vec<T>;
+  static typename V::R vec(typename V::R a, typename V::R b) {
+    if constexpr (Op == BinaryOp::Add) return V::add(a, b);
+    else if constexpr (Op == BinaryOp::Sub) return V::sub(a, b);
+    else if constexpr (Op == BinaryOp::Mul) return V::mul(a, b);
+    else if constexpr (Op == BinaryOp::Div) return V::div(a, b);
+    // Maximum / Minimum: a if a is NaN or wins, else b (the reference's rule).
+    else if constexpr (Op == BinaryOp::Maximum) return V::blend(b, a, V::or_(V::gt(a, b), V::isnan(a)));
+    else return V::blend(b, a, V::or_(V::lt(a, b), V::isnan(a)));
+  }
+  static T one(T a, T b) {
+    if constexpr (Op == BinaryOp::Add) return a + b;
+    else if constexpr (Op == BinaryOp::Sub) return a - b;
+    else if constexpr (Op == BinaryOp::Mul) return a * b;
+    else if constexpr (Op == BinaryOp::Div) return a / b;
+    else if constexpr (Op == BinaryOp::Maximum) return (std::isnan(a) || a > b) ? a : b;
+    else return (std::isnan(a) || a < b) ? a : b;
+  }
+};
+
+// out[i] = op(a[i or 0], b[i or 0]) for a vectorisable run.
+template <typename T, BinaryOp Op>
+void binary_run(T* o, const T* a, const T* b, bool sa, bool sb, int64_t n, bool nt) {
+  using V = Vec<T>;
+  using F = BinOp<T, Op>;
+  const typename V::R va = V::set1(a[0]), vb = V::set1(b[0]);
+  map_run<T>(
+      o, n, nt, [&](int64_t i) { return F::vec(sa ? va : V::load(a + i), sb ? vb : V::load(b + i)); },
+      [&](int64_t i) { return F::one(a[sa ? 0 : i], b[sb ? 0 : i]); });
+}
+
+template <typename T, BinaryOp Op>
+void binary_typed(const Loop& l) {
+  const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
+  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    if (vector_run(s, 2, sizeof(T))) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* a = reinterpret_cast<const T*>(p[1]);
+      const T* b = reinterpret_cast<const T*>(p[2]);
+      const bool sa = s[1] == 0, sb = s[2] == 0, nt = stream_output<T>(n);
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+        binary_run<T, Op>(o + off, sa ? a : a + off, sb ? b : b + off, sa, sb, cnt, nt);
+      });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      st<T>(p[0] + i * s[0], BinOp<T, Op>::one(ld<T>(p[1] + i * s[1]), ld<T>(p[2] + i * s[2])));
+  });
+}
+
+template <typename T>
+bool binary_float(BinaryOp op, const Loop& l) {
+  switch (op) {
+    case BinaryOp::Add: binary_typed<T, BinaryOp::Add>(l); return true;
+    case BinaryOp::Sub: binary_typed<T, BinaryOp::Sub>(l); return true;
+    case BinaryOp::Mul: binary_typed<T, BinaryOp::Mul>(l); return true;
+    case BinaryOp::Div: binary_typed<T, BinaryOp::Div>(l); return true;
+    case BinaryOp::Maximum: binary_typed<T, BinaryOp::Maximum>(l); return true;
+    case BinaryOp::Minimum: binary_typed<T, BinaryOp::Minimum>(l); return true;
+    default: return false;
+  }
+}
+
+// ---------------------------------------------------------------- unary: neg, abs, relu
+
+template <typename T>
+void unary_run(UnaryOp op, T* o, const T* x, int64_t n, bool nt) {
+  using V = Vec<T>;
+  auto f = [&](typename V::R v) {
+    switch (op) {
+      case UnaryOp::Neg: return V::xor_(v, V::sign());
+      case UnaryOp::Abs: return V::andnot(V::sign(), v);
+      // x where x > 0 or x is NaN, else +0 (so relu(-0) is +0 as in the reference)
+      default: return V::and_(V::or_(V::gt(v, V::zero()), V::isnan(v)), v);
+    }
+  };
+  auto f1 = [&](T v) -> T {
+    switch (op) {
+      case UnaryOp::Neg: return -v;
+      case UnaryOp::Abs: return std::fabs(v);
+      default: return v > T(0) ? v : (std::isnan(v) ? v : T(0));
+    }
+  };
+  map_run<T>(o, n, nt, [&](int64_t i) { return f(V::load(x + i)); }, [&](int64_t i) { return f1(x[i]); });
+}
+
+template <typename T>
+void unary_typed(UnaryOp op, const Loop& l) {
+  const size_t isz[2] = {sizeof(T), sizeof(T)};
+  nd_loop<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      const bool nt = stream_output<T>(n);
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) { unary_run<T>(op, o + off, x + off, cnt, nt); });
+      return;
+    }
+    Loop one;  // a strided run: hand it to the reference kernel
+    const int64_t shape[1] = {n}, s0[1] = {s[0] / int64_t(sizeof(T))}, s1[1] = {s[1] / int64_t(sizeof(T))};
+    one.ndim = 1;
+    one.shape = shape;
+    one.ptr[0] = p[0];
+    one.ptr[1] = p[1];
+    one.strides[0] = s0;
+    one.strides[1] = s1;
+    reference().unary(op, sizeof(T) == 4 ? DType::Float32 : DType::Float64, one);
+  });
+}
+
+// ---------------------------------------------------------------- clamp
+
+template <typename T>
+void clamp_run(T* o, const T* x, int64_t n, bool has_lo, T lo, bool has_hi, T hi, bool nt) {
+  using V = Vec<T>;
+  // max(lo, x) is lo > x ? lo : x, so a NaN x stays NaN; likewise min(hi, .)
+  const typename V::R vlo = V::set1(has_lo ? lo : -HUGE_VAL), vhi = V::set1(has_hi ? hi : HUGE_VAL);
+  map_run<T>(
+      o, n, nt, [&](int64_t i) { return V::min(vhi, V::max(vlo, V::load(x + i))); },
+      [&](int64_t i) {
+        T v = x[i];
+        if (!std::isnan(v)) {
+          if (has_lo && v < lo) v = lo;
+          if (has_hi && v > hi) v = hi;
+        }
+        return v;
+      });
+}
+
+template <typename T>
+bool clamp_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+  const T vlo = lo ? static_cast<T>(lo->f) : T(0), vhi = hi ? static_cast<T>(hi->f) : T(0);
+  if ((lo && std::isnan(vlo)) || (hi && std::isnan(vhi))) return false;  // rare: the reference handles it
+  const size_t isz[2] = {sizeof(T), sizeof(T)};
+  nd_loop<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* x = reinterpret_cast<const T*>(p[1]);
+      const bool nt = stream_output<T>(n);
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) { clamp_run<T>(o + off, x + off, cnt, lo, vlo, hi, vhi, nt); });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      T v = ld<T>(p[1] + i * s[1]);
+      if (!std::isnan(v)) {
+        if (lo && v < vlo) v = vlo;
+        if (hi && v > vhi) v = vhi;
+      }
+      st<T>(p[0] + i * s[0], v);
+    }
+  });
+  return true;
+}
+
+// ---------------------------------------------------------------- where
+
+template <typename T>
+void where_typed(const Loop& l) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  const size_t isz[4] = {sizeof(T), 1, sizeof(T), sizeof(T)};
+  nd_loop<4>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    const bool ok = s[0] == sizeof(T) && (s[1] == 1 || s[1] == 0) && (s[2] == sizeof(T) || s[2] == 0) &&
+                    (s[3] == sizeof(T) || s[3] == 0);
+    if (!ok) {
+      for (int64_t i = 0; i < n; ++i)
+        st<T>(p[0] + i * s[0], ld<bool>(p[1] + i * s[1]) ? ld<T>(p[2] + i * s[2]) : ld<T>(p[3] + i * s[3]));
+      return;
+    }
+    T* o = reinterpret_cast<T*>(p[0]);
+    const char* c = p[1];
+    const T* a = reinterpret_cast<const T*>(p[2]);
+    const T* b = reinterpret_cast<const T*>(p[3]);
+    const bool sc = s[1] == 0, sa = s[2] == 0, sb = s[3] == 0;
+    maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+      const char* cc = sc ? c : c + off;
+      const T* aa = sa ? a : a + off;
+      const T* bb = sb ? b : b + off;
+      T* oo = o + off;
+      const typename V::R va = V::set1(aa[0]), vb = V::set1(bb[0]), vc = V::bool_bcast(ld<bool>(cc));
+      int64_t i = 0;
+      for (; i + W <= cnt; i += W) {
+        typename V::R m = sc ? vc : V::from_bool(cc + i);
+        V::store(oo + i, V::blend(sb ? vb : V::load(bb + i), sa ? va : V::load(aa + i), m));
+      }
+      for (; i < cnt; ++i) oo[i] = ld<bool>(cc + (sc ? 0 : i)) ? aa[sa ? 0 : i] : bb[sb ? 0 : i];
+    });
+  });
+}
+
+// ---------------------------------------------------------------- sum
+
+// Sum of a contiguous run in double: 4 accumulators of 4 doubles over blocks of
+// kSumBlock, blocks added in order.
+// Sum of a contiguous run, accumulated in double. float32 first adds 128 elements in 4
+// float vectors (each lane sums 4 values, exactly as many as pairwise summation's lowest
+// levels), then widens to the double accumulators; float64 adds into 4 double vectors.
+template <typename T>
+double sum_block(const T* x, int64_t n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  if constexpr (sizeof(T) == 4) {
+    for (; i + 128 <= n; i += 128) {
+      __m256 f0 = _mm256_loadu_ps(x + i), f1 = _mm256_loadu_ps(x + i + 8), f2 = _mm256_loadu_ps(x + i + 16),
+             f3 = _mm256_loadu_ps(x + i + 24);
+      for (int q = 32; q < 128; q += 32) {
+        f0 = _mm256_add_ps(f0, _mm256_loadu_ps(x + i + q));
+        f1 = _mm256_add_ps(f1, _mm256_loadu_ps(x + i + q + 8));
+        f2 = _mm256_add_ps(f2, _mm256_loadu_ps(x + i + q + 16));
+        f3 = _mm256_add_ps(f3, _mm256_loadu_ps(x + i + q + 24));
+      }
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(f0)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(f0, 1)));
+      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(f1)));
+      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(f1, 1)));
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(f2)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(f2, 1)));
+      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(f3)));
+      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(f3, 1)));
+    }
+    for (; i + 8 <= n; i += 8) {
+      __m256 v = _mm256_loadu_ps(x + i);
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+  } else {
+    for (; i + 16 <= n; i += 16) {
+      a0 = _mm256_add_pd(a0, _mm256_loadu_pd(x + i));
+      a1 = _mm256_add_pd(a1, _mm256_loadu_pd(x + i + 4));
+      a2 = _mm256_add_pd(a2, _mm256_loadu_pd(x + i + 8));
+      a3 = _mm256_add_pd(a3, _mm256_loadu_pd(x + i + 12));
+    }
+  }
+  __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, s);
+  double r = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (; i < n; ++i) r += static_cast<double>(x[i]);
+  return r;
+}
+
+template <typename T>
+double sum_contiguous(const T* x, int64_t n) {
+  const int64_t nb = (n + kSumBlock - 1) / kSumBlock;
+  if (nb == 1) return sum_block(x, n);
+  double partial_stack[64];
+  double* partial = partial_stack;
+  std::unique_ptr<double[]> heap;
+  if (nb > 64) {
+    heap.reset(new double[nb]);
+    partial = heap.get();
+  }
+  auto block = [&](int64_t b) { partial[b] = sum_block(x + b * kSumBlock, std::min(kSumBlock, n - b * kSumBlock)); };
+  if (n >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(nb, block);
+  else for (int64_t b = 0; b < nb; ++b) block(b);
+  double r = 0;
+  for (int64_t b = 0; b < nb; ++b) r += partial[b];
+  return r;
+}
+
+// The inner space collapsed to one run of stride 1, if it is one.
+bool inner_contiguous(const Loop& inner, int64_t& n) {
+  n = 1;
+  int64_t expect = 1;
+  for (int d = inner.ndim - 1; d >= 0; --d) {
+    if (inner.shape[d] == 0) return false;
+    if (inner.shape[d] != 1 && inner.strides[1][d] != expect) return false;
+    expect *= inner.shape[d];
+    n *= inner.shape[d];
+  }
+  return true;
+}
+
+template <typename T>
+bool sum_typed(const Loop& outer, const Loop& inner) {
+  int64_t n = 0;
+  if (inner_contiguous(inner, n)) {
+    const size_t isz[2] = {sizeof(T), sizeof(T)};
+    nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
+      for (int64_t o = 0; o < no; ++o)
+        st<T>(po[0] + o * so[0], static_cast<T>(sum_contiguous(reinterpret_cast<const T*>(po[1] + o * so[1]), n)));
+    });
+    return true;
+  }
+  // Column sums: one outer dim, contiguous in the input and the output, one reduced dim.
+  // Each output is summed in double in row order, exactly as the reference does.
+  if (outer.ndim == 1 && inner.ndim == 1 && outer.strides[0][0] == 1 && outer.strides[1][0] == 1) {
+    const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
+    T* out = reinterpret_cast<T*>(outer.ptr[0]);
+    const T* in = reinterpret_cast<const T*>(outer.ptr[1]);
+    int64_t j = 0;
+    for (; j + 8 <= no; j += 8) {
+      __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* x = in + r * rs + j;
+        if constexpr (sizeof(T) == 4) {
+          __m256 v = _mm256_loadu_ps(x);
+          a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+          a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        } else {
+          a0 = _mm256_add_pd(a0, _mm256_loadu_pd(x));
+          a1 = _mm256_add_pd(a1, _mm256_loadu_pd(x + 4));
+        }
+      }
+      alignas(32) double lanes[8];
+      _mm256_store_pd(lanes, a0);
+      _mm256_store_pd(lanes + 4, a1);
+      for (int q = 0; q < 8; ++q) out[j + q] = static_cast<T>(lanes[q]);
+    }
+    for (; j < no; ++j) {
+      double acc = 0;
+      for (int64_t r = 0; r < rows; ++r) acc += static_cast<double>(in[r * rs + j]);
+      out[j] = static_cast<T>(acc);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void unary(UnaryOp op, DType dt, const Loop& l) {
+  const bool simple = op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu;
+  if (simple && dt == DType::Float32) return unary_typed<float>(op, l);
+  if (simple && dt == DType::Float64) return unary_typed<double>(op, l);
+  reference().unary(op, dt, l);
+}
+
+void binary(BinaryOp op, DType dt, const Loop& l) {
+  if (dt == DType::Float32 && binary_float<float>(op, l)) return;
+  if (dt == DType::Float64 && binary_float<double>(op, l)) return;
+  reference().binary(op, dt, l);
+}
+
+void clamp(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+  if (dt == DType::Float32 && clamp_typed<float>(l, lo, hi)) return;
+  if (dt == DType::Float64 && clamp_typed<double>(l, lo, hi)) return;
+  reference().clamp(dt, l, lo, hi);
+}
+
+void where(DType dt, const Loop& l) {
+  if (dt == DType::Float32) return where_typed<float>(l);
+  if (dt == DType::Float64) return where_typed<double>(l);
+  reference().where(dt, l);
+}
+
+void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
+  if (op == ReduceOp::Sum && dt == DType::Float32 && sum_typed<float>(outer, inner)) return;
+  if (op == ReduceOp::Sum && dt == DType::Float64 && sum_typed<double>(outer, inner)) return;
+  reference().reduce(op, dt, outer, inner);
+}
+
+}  // namespace ember::kernels::avx2

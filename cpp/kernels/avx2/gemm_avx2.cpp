@@ -1,0 +1,209 @@
+// AVX2+FMA GEMM: the 6x16 (float32) and 6x8 (float64) micro-kernels for the five loops of
+// gemm.cpp, and a small-matrix path that skips packing. Compiled with -mavx2 -mfma.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/avx2/avx2.h"
+#include "kernels/gemm.h"
+
+namespace ember::kernels::avx2 {
+namespace {
+
+// One ymm register of T, and the handful of operations the kernels need.
+template <typename T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using R = __m256;
+  static constexpr int W = 8;
+  static R zero() { return _mm256_setzero_ps(); }
+  static R load(const float* p) { return _mm256_load_ps(p); }
+  static R loadu(const float* p) { return _mm256_loadu_ps(p); }
+  static void storeu(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static R bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static R set1(float x) { return _mm256_set1_ps(x); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static __m256i mask(int64_t n) {  // first n lanes on
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static R maskload(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+  static void maskstore(float* p, __m256i m, R v) { _mm256_maskstore_ps(p, m, v); }
+  static float hsum(R v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+};
+
+template <>
+struct Vec<double> {
+  using R = __m256d;
+  static constexpr int W = 4;
+  static R zero() { return _mm256_setzero_pd(); }
+  static R load(const double* p) { return _mm256_load_pd(p); }
+  static R loadu(const double* p) { return _mm256_loadu_pd(p); }
+  static void storeu(double* p, R v) { _mm256_storeu_pd(p, v); }
+  static R bcast(const double* p) { return _mm256_broadcast_sd(p); }
+  static R set1(double x) { return _mm256_set1_pd(x); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
+  static __m256i mask(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+  static R maskload(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+  static void maskstore(double* p, __m256i m, R v) { _mm256_maskstore_pd(p, m, v); }
+  static double hsum(R v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+};
+
+// The micro-kernel (contract in gemm.h): a 6 x (2 W) tile in 12 accumulators; per k step
+// two loads of B, six broadcasts of A, twelve FMAs.
+template <typename T>
+void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
+              bool accumulate) {
+  using V = Vec<T>;
+  constexpr int W = V::W, MR = 6, NR = 2 * W;
+  typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
+                c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
+                c50 = V::zero(), c51 = V::zero();
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < k; ++p) {
+    const typename V::R b0 = V::load(b), b1 = V::load(b + W);
+    typename V::R av;
+    av = V::bcast(a + 0), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
+    av = V::bcast(a + 1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
+    av = V::bcast(a + 2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
+    av = V::bcast(a + 3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
+    av = V::bcast(a + 4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
+    av = V::bcast(a + 5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (csc == 1 && ne == NR) {  // full-width rows: vector stores
+    for (int64_t i = 0; i < me; ++i) {
+      T* ci = c + i * rsc;
+      V::storeu(ci, accumulate ? V::add(V::loadu(ci), acc[i][0]) : acc[i][0]);
+      V::storeu(ci + W, accumulate ? V::add(V::loadu(ci + W), acc[i][1]) : acc[i][1]);
+    }
+    return;
+  }
+  if (csc == 1) {  // partial width: masked loads and stores, never past column ne
+    const __m256i m0 = V::mask(std::min<int64_t>(ne, W)), m1 = V::mask(ne - W);
+    for (int64_t i = 0; i < me; ++i) {
+      T* ci = c + i * rsc;
+      V::maskstore(ci, m0, accumulate ? V::add(V::maskload(ci, m0), acc[i][0]) : acc[i][0]);
+      if (ne > W) V::maskstore(ci + W, m1, accumulate ? V::add(V::maskload(ci + W, m1), acc[i][1]) : acc[i][1]);
+    }
+    return;
+  }
+  alignas(32) T tile[MR * NR];  // strided C: spill the tile, then scatter
+  for (int i = 0; i < MR; ++i) {
+    V::storeu(tile + i * NR, acc[i][0]);
+    V::storeu(tile + i * NR + W, acc[i][1]);
+  }
+  for (int64_t i = 0; i < me; ++i)
+    for (int64_t j = 0; j < ne; ++j) {
+      T& dst = c[i * rsc + j * csc];
+      dst = accumulate ? dst + tile[i * NR + j] : tile[i * NR + j];
+    }
+}
+
+// Small products (m n k < kSmallMNK): no packing. Returns false when the layout has no
+// small path here (the caller then packs).
+template <typename T>
+bool gemm_small(int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
+                int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  if (csb == 1 && csc == 1 && n > 1) {
+    // c[i, :] = sum_p a[i, p] * b[p, :], 4 vectors of columns at a time, masked tail.
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ai = a + i * rsa;
+      T* ci = c + i * rsc;
+      for (int64_t j = 0; j < n; j += 4 * W) {
+        const int64_t ne = std::min<int64_t>(4 * W, n - j);
+        __m256i mk[4];
+        for (int q = 0; q < 4; ++q) mk[q] = V::mask(ne - q * W);
+        typename V::R acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+        for (int64_t p = 0; p < k; ++p) {
+          const typename V::R av = V::set1(ai[p * csa]);
+          const T* bp = b + p * rsb + j;
+          if (ne == 4 * W) {
+            for (int q = 0; q < 4; ++q) acc[q] = V::fma(av, V::loadu(bp + q * W), acc[q]);
+          } else {
+            for (int q = 0; q < 4; ++q)
+              if (q * W < ne) acc[q] = V::fma(av, V::maskload(bp + q * W, mk[q]), acc[q]);
+          }
+        }
+        for (int q = 0; q < 4 && q * W < ne; ++q)
+          V::maskstore(ci + j + q * W, mk[q], accumulate ? V::add(V::maskload(ci + j + q * W, mk[q]), acc[q]) : acc[q]);
+      }
+    }
+    return true;
+  }
+  if (n == 1 && csa == 1 && rsb == 1) {
+    // Matrix-vector with rows of A contiguous: one dot product per row.
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ai = a + i * rsa;
+      typename V::R acc0 = V::zero(), acc1 = V::zero();
+      int64_t p = 0;
+      for (; p + 2 * W <= k; p += 2 * W) {
+        acc0 = V::fma(V::loadu(ai + p), V::loadu(b + p), acc0);
+        acc1 = V::fma(V::loadu(ai + p + W), V::loadu(b + p + W), acc1);
+      }
+      T s = V::hsum(V::add(acc0, acc1));
+      for (; p < k; ++p) s += ai[p] * b[p];
+      T& dst = c[i * rsc];
+      dst = accumulate ? dst + s : s;
+    }
+    return true;
+  }
+  if (n == 1 && rsa == 1 && rsc == 1) {
+    // Matrix-vector with columns of A contiguous (A^T @ v): axpy over the columns.
+    for (int64_t i = 0; i < m; i += W) {
+      const __m256i mk = V::mask(m - i);
+      typename V::R acc = V::zero();
+      for (int64_t p = 0; p < k; ++p) acc = V::fma(V::maskload(a + i + p * csa, mk), V::set1(b[p * rsb]), acc);
+      V::maskstore(c + i, mk, accumulate ? V::add(V::maskload(c + i, mk), acc) : acc);
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// c is (m, n), a is (m, k), b is (k, n); all addressed through row/column strides.
+void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
+          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (dt != DType::Float32 && dt != DType::Float64) {
+    reference().gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+    return;
+  }
+  if (k <= 0) {  // C = 0 (or unchanged): no product
+    if (!accumulate) reference().gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, false);
+    return;
+  }
+  const bool small = m * n * k < blis::kSmallMNK;
+  if (dt == DType::Float32) {
+    auto A = reinterpret_cast<const float*>(a), B = reinterpret_cast<const float*>(b);
+    auto C = reinterpret_cast<float*>(c);
+    if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
+    blis::gemm_packed_f32(blis::kBlockingF32, &ukr_6x2w<float>, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc,
+                          accumulate);
+  } else {
+    auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
+    auto C = reinterpret_cast<double*>(c);
+    if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
+    blis::gemm_packed_f64(blis::kBlockingF64, &ukr_6x2w<double>, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc,
+                          accumulate);
+  }
+}
+
+}  // namespace ember::kernels::avx2

@@ -1,0 +1,416 @@
+// SIMD kernel tests: every kernel of the AVX2 table against the reference table on the
+// same inputs, over awkward sizes (1, 7, 8, 9, 15, 16, 17, the micro-tile +-1, 255, 257),
+// contiguous, broadcast, strided and transposed operands, float32 and float64. Both tables
+// run on identical buffers and the whole output buffers are compared, so writes outside the
+// output show up too. Elementwise results must match bit for bit; GEMM and sums within a
+// rounding bound. Results must not depend on the thread count. Skipped without AVX2+FMA.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/parallel.h"
+#include "kernels/gemm.h"
+#include "kernels/kernels.h"
+
+namespace ember::kernels {
+namespace {
+
+const KernelTable* simd() { return avx2_table(); }
+
+#define REQUIRE_SIMD() \
+  if (!simd()) GTEST_SKIP() << "this CPU has no AVX2+FMA"
+
+template <typename T>
+constexpr DType dtype_of() {
+  return std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+}
+
+// Restores the thread count when a test ends.
+struct ThreadCount {
+  int saved = parallel::get_num_threads();
+  explicit ThreadCount(int n) { parallel::set_num_threads(n); }
+  ~ThreadCount() { parallel::set_num_threads(saved); }
+};
+
+const int64_t kSizes[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 257, 200003};
+
+template <typename T>
+std::vector<T> random_vec(std::mt19937_64& rng, size_t n, bool specials = false) {
+  std::uniform_real_distribution<double> d(-3, 3);
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(d(rng));
+  if (specials && n > 8) {
+    v[1] = std::numeric_limits<T>::quiet_NaN();
+    v[2] = T(-0.0);
+    v[3] = T(0.0);
+    v[4] = std::numeric_limits<T>::infinity();
+    v[5] = -std::numeric_limits<T>::infinity();
+  }
+  return v;
+}
+
+// One 1-d or 2-d elementwise layout: strides in elements for (out, in1, in2, in3).
+struct Layout {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> s[4];
+};
+
+std::vector<Layout> layouts(int64_t n) {
+  std::vector<Layout> L = {
+      {"contiguous", {n}, {{1}, {1}, {1}, {1}}},
+      {"scalar_b", {n}, {{1}, {1}, {0}, {1}}},
+      {"scalar_a", {n}, {{1}, {0}, {1}, {0}}},
+      {"strided", {n}, {{2}, {3}, {1}, {2}}},
+  };
+  if (n <= 257) {
+    L.push_back({"row_broadcast", {3, n}, {{n, 1}, {n, 1}, {0, 1}, {n, 1}}});
+    L.push_back({"col_broadcast", {3, n}, {{n, 1}, {1, 0}, {n, 1}, {0, 1}}});
+    L.push_back({"transposed", {3, n}, {{n, 1}, {1, 3}, {n, 1}, {1, 3}}});
+  }
+  return L;
+}
+
+int64_t span(const Layout& L, int k) {
+  int64_t s = 1;
+  for (size_t d = 0; d < L.shape.size(); ++d) s += (L.shape[d] - 1) * L.s[k][d];
+  return s;
+}
+
+Loop make_loop(const Layout& L, std::vector<char*> ptrs) {
+  Loop l;
+  l.ndim = static_cast<int>(L.shape.size());
+  l.shape = L.shape.data();
+  for (size_t k = 0; k < ptrs.size(); ++k) {
+    l.ptr[k] = ptrs[k];
+    l.strides[k] = L.s[k].data();
+  }
+  return l;
+}
+
+template <typename T>
+char* cp(std::vector<T>& v) {
+  return reinterpret_cast<char*>(v.data());
+}
+
+template <typename T>
+void expect_same_bits(const std::vector<T>& got, const std::vector<T>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0) {
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", reference " << want[i];
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- elementwise
+
+template <typename T>
+void check_binary() {
+  std::mt19937_64 rng(11);
+  for (BinaryOp op : {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Maximum,
+                      BinaryOp::Minimum}) {
+    for (int64_t n : kSizes) {
+      for (const Layout& L : layouts(n)) {
+        std::vector<T> a = random_vec<T>(rng, span(L, 1), true), b = random_vec<T>(rng, span(L, 2), true);
+        std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+        simd()->binary(op, dtype_of<T>(), make_loop(L, {cp(o1), cp(a), cp(b)}));
+        reference().binary(op, dtype_of<T>(), make_loop(L, {cp(o2), cp(a), cp(b)}));
+        expect_same_bits(o1, o2, "binary " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name);
+      }
+    }
+  }
+}
+TEST(SimdKernels, BinaryFloat32) { REQUIRE_SIMD(); check_binary<float>(); }
+TEST(SimdKernels, BinaryFloat64) { REQUIRE_SIMD(); check_binary<double>(); }
+
+TEST(SimdKernels, BinaryInPlace) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(12);
+  for (int64_t n : kSizes) {
+    Layout L{"inplace", {n}, {{1}, {1}, {1}, {1}}};
+    std::vector<float> a = random_vec<float>(rng, n), b = random_vec<float>(rng, n), a2 = a;
+    simd()->binary(BinaryOp::Add, DType::Float32, make_loop(L, {cp(a), cp(a), cp(b)}));
+    reference().binary(BinaryOp::Add, DType::Float32, make_loop(L, {cp(a2), cp(a2), cp(b)}));
+    expect_same_bits(a, a2, "add_ n=" + std::to_string(n));
+  }
+}
+
+template <typename T>
+void check_unary_and_clamp() {
+  std::mt19937_64 rng(13);
+  const ScalarValue lo{-0.5, 0}, hi{0.75, 0}, zero{0.0, 0}, nan{std::nan(""), 0};
+  struct Bounds {
+    const char* name;
+    const ScalarValue *lo, *hi;
+  };
+  const Bounds bounds[] = {{"lo", &lo, nullptr}, {"hi", nullptr, &hi}, {"both", &lo, &hi},
+                           {"relu", &zero, nullptr}, {"crossed", &hi, &lo}, {"nan_lo", &nan, &hi}};
+  for (int64_t n : kSizes) {
+    for (const Layout& L : layouts(n)) {
+      std::vector<T> x = random_vec<T>(rng, span(L, 1), true);
+      for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Relu, UnaryOp::Exp}) {
+        std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+        simd()->unary(op, dtype_of<T>(), make_loop(L, {cp(o1), cp(x)}));
+        reference().unary(op, dtype_of<T>(), make_loop(L, {cp(o2), cp(x)}));
+        expect_same_bits(o1, o2, "unary " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name);
+      }
+      for (const Bounds& B : bounds) {
+        std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+        simd()->clamp(dtype_of<T>(), make_loop(L, {cp(o1), cp(x)}), B.lo, B.hi);
+        reference().clamp(dtype_of<T>(), make_loop(L, {cp(o2), cp(x)}), B.lo, B.hi);
+        expect_same_bits(o1, o2, std::string("clamp ") + B.name + " n=" + std::to_string(n) + " " + L.name);
+      }
+    }
+  }
+}
+TEST(SimdKernels, UnaryClampFloat32) { REQUIRE_SIMD(); check_unary_and_clamp<float>(); }
+TEST(SimdKernels, UnaryClampFloat64) { REQUIRE_SIMD(); check_unary_and_clamp<double>(); }
+
+template <typename T>
+void check_where() {
+  std::mt19937_64 rng(14);
+  for (int64_t n : kSizes) {
+    for (Layout L : layouts(n)) {
+      // operand 1 is the bool condition: reuse the layout's strides.
+      std::vector<uint8_t> cond(static_cast<size_t>(span(L, 1)));
+      for (auto& c : cond) c = rng() % 2;
+      std::vector<T> a = random_vec<T>(rng, span(L, 2), true), b = random_vec<T>(rng, span(L, 3), true);
+      std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+      simd()->where(dtype_of<T>(), make_loop(L, {cp(o1), reinterpret_cast<char*>(cond.data()), cp(a), cp(b)}));
+      reference().where(dtype_of<T>(), make_loop(L, {cp(o2), reinterpret_cast<char*>(cond.data()), cp(a), cp(b)}));
+      expect_same_bits(o1, o2, "where n=" + std::to_string(n) + " " + L.name);
+    }
+  }
+}
+TEST(SimdKernels, WhereFloat32) { REQUIRE_SIMD(); check_where<float>(); }
+TEST(SimdKernels, WhereFloat64) { REQUIRE_SIMD(); check_where<double>(); }
+
+TEST(SimdKernels, LargeOutputsStreamedMatchTheReference) {
+  // Outputs past kStreamBytes use non-temporal stores after an aligning scalar head: start
+  // the output one element off a 32-byte boundary.
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(18);
+  const int64_t n = 6500003;
+  Layout L{"contiguous", {n}, {{1}, {1}, {1}, {1}}};
+  std::vector<float> a = random_vec<float>(rng, n, true), b = random_vec<float>(rng, n, true);
+  std::vector<float> o1(n + 2, -7.0f), o2 = o1;
+  simd()->binary(BinaryOp::Add, DType::Float32, make_loop(L, {cp(o1) + 4, cp(a), cp(b)}));
+  reference().binary(BinaryOp::Add, DType::Float32, make_loop(L, {cp(o2) + 4, cp(a), cp(b)}));
+  expect_same_bits(o1, o2, "streamed add");
+  const ScalarValue zero{0.0, 0};
+  simd()->clamp(DType::Float32, make_loop(L, {cp(o1) + 4, cp(a)}), &zero, nullptr);
+  reference().clamp(DType::Float32, make_loop(L, {cp(o2) + 4, cp(a)}), &zero, nullptr);
+  expect_same_bits(o1, o2, "streamed clamp");
+  simd()->unary(UnaryOp::Relu, DType::Float32, make_loop(L, {cp(o1) + 4, cp(a)}));
+  reference().unary(UnaryOp::Relu, DType::Float32, make_loop(L, {cp(o2) + 4, cp(a)}));
+  expect_same_bits(o1, o2, "streamed relu");
+}
+
+// ---------------------------------------------------------------- sum
+
+// Sum over the inner (r, c) space of an (o, r, c) buffer with the given strides.
+template <typename T>
+std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vector<int64_t> oshape,
+                       std::vector<int64_t> ostr, std::vector<int64_t> ishape, std::vector<int64_t> istr) {
+  int64_t no = 1;
+  for (int64_t s : oshape) no *= s;
+  std::vector<T> out(static_cast<size_t>(no) + 2, T(-7));
+  std::vector<int64_t> out_str(oshape.size());
+  for (int64_t d = static_cast<int64_t>(oshape.size()) - 1, s = 1; d >= 0; --d) out_str[d] = s, s *= oshape[d];
+  Loop outer, inner;
+  outer.ndim = static_cast<int>(oshape.size());
+  outer.shape = oshape.data();
+  outer.ptr[0] = reinterpret_cast<char*>(out.data());
+  outer.strides[0] = out_str.data();
+  outer.ptr[1] = const_cast<char*>(reinterpret_cast<const char*>(x.data()));
+  outer.strides[1] = ostr.data();
+  inner.ndim = static_cast<int>(ishape.size());
+  inner.shape = ishape.data();
+  inner.strides[1] = istr.data();
+  t.reduce(ReduceOp::Sum, dtype_of<T>(), outer, inner);
+  return out;
+}
+
+template <typename T>
+void check_sum() {
+  std::mt19937_64 rng(15);
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-13;
+  for (int64_t n : kSizes) {
+    std::vector<T> x = random_vec<T>(rng, static_cast<size_t>(3 * n));
+    // whole-tensor sum of n elements, of a (3, n) block, of each of 3 rows, and column sums
+    struct Case {
+      std::vector<int64_t> os, ostr, is, istr;
+      bool exact;
+    };
+    const Case cases[] = {{{}, {}, {n}, {1}, false},
+                          {{}, {}, {3, n}, {n, 1}, false},
+                          {{3}, {n}, {n}, {1}, false},
+                          {{n}, {1}, {3}, {n}, true},
+                          {{3}, {1}, {n}, {3}, true}};
+    for (const Case& c : cases) {
+      std::vector<T> got = run_sum<T>(*simd(), x, c.os, c.ostr, c.is, c.istr);
+      std::vector<T> want = run_sum<T>(reference(), x, c.os, c.ostr, c.is, c.istr);
+      if (c.exact) {
+        expect_same_bits(got, want, "column sum n=" + std::to_string(n));
+        continue;
+      }
+      for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], tol * (1 + std::sqrt(double(n)) * 3)) << "sum n=" << n << " out " << i;
+    }
+  }
+}
+TEST(SimdKernels, SumFloat32) { REQUIRE_SIMD(); check_sum<float>(); }
+TEST(SimdKernels, SumFloat64) { REQUIRE_SIMD(); check_sum<double>(); }
+
+TEST(SimdKernels, SumIsAccurateOn1e7Float32) {
+  REQUIRE_SIMD();
+  const int64_t n = 10000000;
+  std::vector<float> x(n, 0.1f);
+  std::vector<float> got = run_sum<float>(*simd(), x, {}, {}, {n}, {1});
+  const double exact = static_cast<double>(0.1f) * n;
+  EXPECT_NEAR(got[0], exact, exact * 1e-7);
+}
+
+// ---------------------------------------------------------------- gemm
+
+struct Mat {
+  bool transposed;  // column-major
+  int64_t step;     // every step-th row (or column) of a bigger buffer: x[::2]
+};
+
+template <typename T>
+void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, bool accumulate, std::mt19937_64& rng) {
+  auto strides = [](Mat l, int64_t rows, int64_t cols) {
+    return l.transposed ? std::pair<int64_t, int64_t>{l.step, rows * l.step} : std::pair<int64_t, int64_t>{cols * l.step, 1};
+  };
+  auto [rsa, csa] = strides(la, m, k);
+  auto [rsb, csb] = strides(lb, k, n);
+  auto [rsc, csc] = strides(lc, m, n);
+  std::vector<T> A = random_vec<T>(rng, static_cast<size_t>(m * k * la.step)),
+                 B = random_vec<T>(rng, static_cast<size_t>(k * n * lb.step)),
+                 C1 = random_vec<T>(rng, static_cast<size_t>(m * n * lc.step)), C2 = C1;
+  simd()->gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C1), rsc, csc, accumulate);
+  reference().gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C2), rsc, csc, accumulate);
+  const std::string what = "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" +
+                           std::to_string(n) + (la.transposed ? " At" : "") + (lb.transposed ? " Bt" : "") +
+                           (lc.transposed ? " Ct" : "") + (accumulate ? " +=" : "");
+  const double eps = std::is_same_v<T, float> ? 6e-8 : 1.2e-16;
+  // |a b| <= 9 per product: the error bound of two k-term sums in different orders.
+  const double bound = 2.0 * (k + 2) * eps * (9.0 * k + 3.0);
+  for (size_t i = 0; i < C1.size(); ++i) {
+    if (std::abs(double(C1[i]) - double(C2[i])) > bound) {
+      ADD_FAILURE() << what << ": element " << i << " " << C1[i] << " vs reference " << C2[i];
+      return;
+    }
+  }
+}
+
+template <typename T>
+void check_gemm() {
+  std::mt19937_64 rng(16);
+  const int64_t MR = blis::kBlockingF32.mr, NR = std::is_same_v<T, float> ? blis::kBlockingF32.nr : blis::kBlockingF64.nr;
+  std::vector<int64_t> sizes = {1, 7, 8, 9, 15, 16, 17, MR - 1, MR, MR + 1, NR - 1, NR + 1, 255, 257};
+  std::vector<std::array<int64_t, 3>> shapes;
+  for (int64_t s : sizes) {
+    shapes.push_back({s, 17, 9});
+    shapes.push_back({9, s, 33});
+    shapes.push_back({13, 18, s});
+    if (s <= 17) shapes.push_back({s, s, s});
+  }
+  // The chapter's shapes, the small path's layouts, and blocks past MC, KC and NC.
+  for (auto sh : std::vector<std::array<int64_t, 3>>{{100, 32, 3}, {100, 1, 32}, {100, 32, 1}, {32, 1, 100},
+                                                     {3, 32, 100}, {150, 40, 300}, {300, 70, 520}, {7, 4100, 5},
+                                                     {255, 257, 17}}) {
+    shapes.push_back(sh);
+  }
+  const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
+  struct Combo {
+    Mat a, b, c;
+    bool acc;
+  };
+  const Combo combos[] = {{row, row, row, false}, {col, row, row, false}, {row, col, row, false},
+                          {col, col, col, true},  {row2, row, row, false}, {row, col2, row2, true},
+                          {col2, row2, col, false}};
+  for (const auto& sh : shapes)
+    for (const Combo& c : combos) check_gemm_case<T>(sh[0], sh[1], sh[2], c.a, c.b, c.c, c.acc, rng);
+}
+TEST(SimdKernels, GemmFloat32) { REQUIRE_SIMD(); check_gemm<float>(); }
+TEST(SimdKernels, GemmFloat64) { REQUIRE_SIMD(); check_gemm<double>(); }
+
+TEST(SimdKernels, GemmNeverReadsCWithoutAccumulate) {
+  REQUIRE_SIMD();
+  for (int64_t m : {5, 6, 7, 200}) {
+    const int64_t n = 19, k = 11;
+    std::vector<float> a(m * k, 1.0f), b(k * n, 2.0f), c(m * n, std::nanf(""));
+    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, false);
+    for (float x : c) ASSERT_EQ(x, 22.0f) << "m=" << m;
+  }
+}
+
+// ---------------------------------------------------------------- threads
+
+TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(17);
+  const int64_t m = 300, n = 290, k = 700;
+  std::vector<float> A = random_vec<float>(rng, m * k), B = random_vec<float>(rng, k * n);
+  std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end());
+  const int64_t big = 3000017;
+  std::vector<float> x = random_vec<float>(rng, big), y = random_vec<float>(rng, big);
+  std::vector<std::vector<float>> gemms, sums, adds;
+  std::vector<std::vector<double>> gemms_d;
+  for (int threads : {1, 2, 3}) {
+    ThreadCount tc(threads);
+    std::vector<float> C(m * n);
+    simd()->gemm(DType::Float32, m, n, k, cp(A), 1, m, cp(B), n, 1, cp(C), n, 1, false);  // A read transposed
+    gemms.push_back(C);
+    std::vector<double> Cd(m * n);
+    simd()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, false);
+    gemms_d.push_back(Cd);
+    sums.push_back(run_sum<float>(*simd(), x, {}, {}, {big}, {1}));
+    Layout L{"c", {big}, {{1}, {1}, {1}, {1}}};
+    std::vector<float> o(big);
+    simd()->binary(BinaryOp::Mul, DType::Float32, make_loop(L, {cp(o), cp(x), cp(y)}));
+    adds.push_back(o);
+  }
+  for (size_t t = 1; t < gemms.size(); ++t) {
+    expect_same_bits(gemms[t], gemms[0], "sgemm, threads " + std::to_string(t + 1));
+    expect_same_bits(gemms_d[t], gemms_d[0], "dgemm, threads " + std::to_string(t + 1));
+    expect_same_bits(sums[t], sums[0], "sum, threads " + std::to_string(t + 1));
+    expect_same_bits(adds[t], adds[0], "mul, threads " + std::to_string(t + 1));
+  }
+}
+
+TEST(SimdKernels, ParallelForRunsEveryTaskOnce) {
+  for (int threads : {1, 2, 4}) {
+    ThreadCount tc(threads);
+    std::vector<int> hits(1000, 0);
+    parallel::parallel_for(1000, [&](int64_t i) { hits[i] += 1; });
+    for (int h : hits) ASSERT_EQ(h, 1);
+    // Nested calls run serially inside the task.
+    std::vector<int> nested(64, 0);
+    parallel::parallel_for(8, [&](int64_t i) { parallel::parallel_for(8, [&](int64_t j) { nested[i * 8 + j]++; }); });
+    for (int h : nested) ASSERT_EQ(h, 1);
+  }
+}
+
+TEST(SimdKernels, DispatchHonoursTheCpu) {
+  BackendInfo info = backend_info();
+  EXPECT_STREQ(info.table, active().name);
+  if (!(info.cpu_avx2 && info.cpu_fma)) EXPECT_EQ(simd(), nullptr);
+  const char* env = std::getenv("EMBER_CPU");
+  if (env && std::string(env) == "reference") EXPECT_EQ(&active(), &reference());
+  else if (simd()) EXPECT_EQ(&active(), simd());
+}
+
+}  // namespace
+}  // namespace ember::kernels

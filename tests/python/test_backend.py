@@ -1,0 +1,153 @@
+"""The CPU backend (issue 3): matmul and elementwise results against numpy under both
+EMBER_CPU settings (each in a subprocess, since the kernel table is chosen once at
+start-up), backend_info, and set_num_threads/get_num_threads. No timing here: see bench/."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ember
+
+# Runs in a fresh interpreter; prints a JSON report of every check's max error.
+CHECKS = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import ember
+
+    rng = np.random.default_rng(0)
+    report = {"info": ember.backend_info(), "errors": {}}
+    err = report["errors"]
+
+    def rel(got, want):
+        got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        scale = np.maximum(1.0, np.abs(want))
+        return float(np.max(np.abs(got - want) / scale)) if want.size else 0.0
+
+    shapes = [(1, 1, 1), (7, 8, 9), (6, 16, 17), (5, 15, 7), (100, 3, 32), (100, 32, 1),
+              (255, 257, 17), (130, 300, 150), (64, 520, 70)]
+    for dt in (np.float32, np.float64):
+        for threads in (1, 2):
+            ember.set_num_threads(threads)
+            for m, k, n in shapes:
+                a = rng.standard_normal((m, k)).astype(dt)
+                b = rng.standard_normal((k, n)).astype(dt)
+                ea, eb = ember.from_numpy(a), ember.from_numpy(b)
+                key = f"{np.dtype(dt).name} t{threads} {m}x{k}@{k}x{n}"
+                err[key + " mm"] = rel(ember.mm(ea, eb).numpy(), a @ b)
+                # transposed and strided operands, read in place
+                at = np.ascontiguousarray(a.T)
+                err[key + " At"] = rel(ember.mm(ember.from_numpy(at).t(), eb).numpy(), a @ b)
+                bt = np.ascontiguousarray(b.T)
+                err[key + " Bt"] = rel(ember.mm(ea, ember.from_numpy(bt).t()).numpy(), a @ b)
+                a2 = rng.standard_normal((2 * m, k)).astype(dt)
+                err[key + " A[::2]"] = rel(ember.mm(ember.from_numpy(a2)[::2], eb).numpy(), a2[::2] @ b)
+            for n in (1, 7, 8, 9, 15, 16, 17, 255, 257, 300001):
+                x = rng.standard_normal(n).astype(dt)
+                y = rng.standard_normal(n).astype(dt)
+                ex, ey = ember.from_numpy(x), ember.from_numpy(y)
+                key = f"{np.dtype(dt).name} t{threads} n={n}"
+                err[key + " add"] = rel((ex + ey).numpy(), x + y)
+                err[key + " sub"] = rel((ex - ey).numpy(), x - y)
+                err[key + " mul"] = rel((ex * ey).numpy(), x * y)
+                err[key + " div"] = rel((ex / (ey.abs() + 1)).numpy(), x / (np.abs(y) + 1))
+                err[key + " add scalar"] = rel((ex + 2.5).numpy(), x + dt(2.5))
+                err[key + " mul scalar"] = rel((ex * 3.0).numpy(), x * dt(3.0))
+                err[key + " clamp"] = rel(ex.clamp(min=0).numpy(), np.maximum(x, 0))
+                err[key + " clamp2"] = rel(ex.clamp(-0.5, 0.5).numpy(), np.clip(x, -0.5, 0.5))
+                err[key + " relu"] = rel(ember.relu(ex).numpy(), np.maximum(x, 0))
+                err[key + " sum"] = rel(ex.sum().numpy(), x.astype(np.float64).sum())
+                m2 = rng.standard_normal((3, n)).astype(dt)
+                err[key + " sum0"] = rel(ember.from_numpy(m2).sum(0).numpy(), m2.astype(np.float64).sum(0))
+                err[key + " row bcast"] = rel((ember.from_numpy(m2) + ex).numpy(), m2 + x)
+    print(json.dumps(report))
+    """
+)
+
+
+def run_checks(ember_cpu):
+    env = dict(os.environ)
+    env.pop("EMBER_CPU", None)
+    if ember_cpu is not None:
+        env["EMBER_CPU"] = ember_cpu
+    out = subprocess.run([sys.executable, "-c", CHECKS], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=[None, "reference"], ids=["default", "reference"])
+def report(request):
+    return request.param, run_checks(request.param)
+
+
+def test_backend_info_reports_the_table(report):
+    ember_cpu, r = report
+    info = r["info"]
+    if ember_cpu == "reference":
+        assert info["kernels"] == "reference"
+        assert info["ember_cpu"] == "reference"
+    else:
+        assert info["kernels"] == ("avx2" if info["cpu_avx2"] and info["cpu_fma"] else "reference")
+    assert info["num_threads"] >= 1
+
+
+def test_results_match_numpy(report):
+    _, r = report
+    bad = {k: v for k, v in r["errors"].items() if v > (2e-4 if "float32" in k else 1e-11)}
+    assert not bad, bad
+
+
+def test_float32_sum_of_1e7_is_accurate():
+    x = np.full(10_000_000, 0.1, dtype=np.float32)
+    got = float(ember.from_numpy(x).sum().item())
+    assert abs(got - 0.1 * 1e7) / 1e6 < 1e-6
+
+
+def test_num_threads_round_trip():
+    saved = ember.get_num_threads()
+    try:
+        ember.set_num_threads(1)
+        assert ember.get_num_threads() == 1
+        assert ember.backend_info()["num_threads"] == 1
+        ember.set_num_threads(2)
+        assert ember.get_num_threads() == 2
+        with pytest.raises(RuntimeError, match="set_num_threads"):
+            ember.set_num_threads(0)
+    finally:
+        ember.set_num_threads(saved)
+
+
+def test_thread_count_does_not_change_results():
+    saved = ember.get_num_threads()
+    rng = np.random.default_rng(1)
+    a = ember.from_numpy(rng.standard_normal((300, 700)).astype(np.float32))
+    b = ember.from_numpy(rng.standard_normal((700, 290)).astype(np.float32))
+    x = ember.from_numpy(rng.standard_normal(3_000_001).astype(np.float32))
+    try:
+        results = []
+        for n in (1, 2, 3):
+            ember.set_num_threads(n)
+            results.append((ember.mm(a, b).numpy(), x.sum().item(), (x * 2 + 1).numpy()))
+        for r in results[1:]:
+            assert np.array_equal(r[0], results[0][0])
+            assert r[1] == results[0][1]
+            assert np.array_equal(r[2], results[0][2])
+    finally:
+        ember.set_num_threads(saved)
+
+
+def test_freed_large_buffers_are_reused():
+    ember._C._release_cache()
+    x = ember.zeros(1 << 20)
+    del x
+    assert ember.backend_info()["cached_bytes"] >= 4 << 20
+    y = ember.zeros(1 << 20)  # takes the cached block
+    assert ember.backend_info()["cached_bytes"] == 0
+    del y
+    assert ember._C._release_cache() >= 4 << 20
+    assert ember.backend_info()["cached_bytes"] == 0
