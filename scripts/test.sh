@@ -30,5 +30,11 @@ cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TEST
 cmake --build build/ctest -j2
 ctest --test-dir build/ctest --output-on-failure -j2
 
+# The same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails).
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_BUILD_TESTS=ON \
+  -DEMBER_SANITIZE=ON >/dev/null
+cmake --build build/asan -j2
+ctest --test-dir build/asan --output-on-failure -j2
+
 # Python tests (from outside the source tree's package dir, against the installed ember).
 python -m pytest -q tests/python

@@ -1,8 +1,10 @@
 #include "autograd/engine.h"
 
+#include <cmath>
 #include <queue>
 #include <unordered_map>
 
+#include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
 #include "core/error.h"
 #include "ops/ops.h"
@@ -62,6 +64,66 @@ void validate_outputs(const Node& node, variable_list& outputs) {
       }
     }
     if (g.dtype() != m.dtype) g = to_dtype(g, m.dtype);
+  }
+}
+
+// Tensor hooks, in registration order, each on the previous one's result; a hook sees
+// only a defined gradient (as in PyTorch).
+void call_tensor_hooks(const HookList<TensorHook>& list, variable_list& grads) {
+  auto hooks = list.entries;  // a copy: a hook may remove itself or add others
+  for (auto& e : hooks) {
+    if (e.slot >= grads.size() || !grads[e.slot].defined()) continue;
+    Tensor r = (*e.hook)(grads[e.slot]);
+    if (r.defined()) grads[e.slot] = std::move(r);
+  }
+}
+
+void call_pre_hooks(Node& n, variable_list& grads) {
+  auto hooks = n.hooks()->pre.entries;
+  for (auto& e : hooks) {
+    std::optional<variable_list> r = (*e.hook)(grads);
+    if (!r) continue;
+    EMBER_CHECK(r->size() == grads.size(), "a pre-hook of ", n.name(), " returned ", r->size(),
+                " gradients, expected ", grads.size());
+    grads = std::move(*r);
+  }
+}
+
+void call_post_hooks(Node& n, variable_list& outputs, const variable_list& inputs) {
+  auto hooks = n.hooks()->post.entries;
+  for (auto& e : hooks) {
+    std::optional<variable_list> r = (*e.hook)(outputs, inputs);
+    if (!r) continue;
+    EMBER_CHECK(r->size() == outputs.size(), "a hook of ", n.name(), " returned ", r->size(),
+                " gradients, expected ", outputs.size());
+    outputs = std::move(*r);
+  }
+}
+
+// Anomaly mode: the first NaN (or infinity) among a node's output gradients raises.
+template <typename T>
+void find_nonfinite(const Tensor& c, bool& nan, bool& inf) {
+  const T* p = c.data<T>();
+  for (int64_t i = 0, n = c.numel(); i < n; ++i) {
+    nan |= std::isnan(p[i]);
+    inf |= std::isinf(p[i]);
+  }
+}
+
+void check_anomaly(const Node& n, const variable_list& outputs) {
+  if (!AnomalyMode::should_check_nan()) return;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& g = outputs[i];
+    if (!g.defined() || !is_floating(g.dtype())) continue;
+    Tensor c = g.is_contiguous() ? g : contiguous_copy(g);
+    bool nan = false, inf = false;
+    if (c.dtype() == DType::Float64) find_nonfinite<double>(c, nan, inf);
+    else if (c.dtype() == DType::Float32) find_nonfinite<float>(c, nan, inf);
+    else find_nonfinite<float>(cast_copy(c, DType::Float32), nan, inf);
+    if (nan || inf) {
+      throw Error(ErrorKind::Runtime, str("Function '", n.name(), "' returned ", nan ? "nan" : "inf",
+                                          " values in its ", i, "th output."));
+    }
   }
 }
 
@@ -143,6 +205,10 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
     variable_list inputs = std::move(st.buffer);
     inputs.resize(n->num_outputs());
 
+    // Tensor hooks (registered on this node's outputs, or on the leaf it accumulates into).
+    if (n->hooks() && !n->hooks()->tensor_pre.empty()) call_tensor_hooks(n->hooks()->tensor_pre, inputs);
+    if (LeafHooks* lh = n->leaf_hooks(); lh && !lh->tensor_pre.empty()) call_tensor_hooks(lh->tensor_pre, inputs);
+
     // retain_grad(): copy the gradient flowing into each retained output.
     for (auto& [slot, weak] : n->retained) {
       auto impl = weak.lock();
@@ -166,9 +232,20 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
     variable_list outputs;
     bool skip = (!any && n != root.get()) || (capturing && dynamic_cast<AccumulateGrad*>(n) != nullptr);
     if (!skip) {
-      outputs = n->apply(std::move(inputs));
-      if (!opts.keep_graph) n->release_variables();
+      bool run = true;
+      if (n->hooks() && !n->hooks()->pre.empty()) {
+        call_pre_hooks(*n, inputs);
+        run = n == root.get();  // a pre-hook may have replaced every gradient by None
+        for (const Tensor& g : inputs) run |= g.defined();
+      }
+      const bool post = n->hooks() && !n->hooks()->post.empty();
+      variable_list grad_outputs;
+      if (post) grad_outputs = inputs;
+      if (run) outputs = n->apply(std::move(inputs));
       validate_outputs(*n, outputs);
+      if (post) call_post_hooks(*n, outputs, grad_outputs);
+      if (!opts.keep_graph) n->release_variables();
+      if (AnomalyMode::is_enabled()) check_anomaly(*n, outputs);
     }
 
     const auto& edges = n->next_edges();

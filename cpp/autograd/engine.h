@@ -9,6 +9,9 @@
 //
 // After a node runs, its saved tensors are released unless keep_graph is set; a later
 // backward through it then raises the backward-twice error.
+//
+// Hooks (autograd/hooks.h, which gives their order) run around each node; in anomaly
+// mode (autograd/anomaly_mode.h) each node's output gradients are checked for NaN/inf.
 #pragma once
 
 #include "autograd/node.h"

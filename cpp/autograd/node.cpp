@@ -9,6 +9,7 @@ namespace ember {
 
 namespace {
 std::atomic<uint64_t> next_sequence_nr{0};
+std::atomic<uint64_t> next_hook_id_{0};
 thread_local std::vector<std::shared_ptr<Node>>* pending_release = nullptr;
 }  // namespace
 
@@ -16,6 +17,13 @@ Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_rela
 
 Node::~Node() {
   for (auto& e : next_edges_) release_node(std::move(e.function));
+}
+
+uint64_t next_hook_id() { return next_hook_id_.fetch_add(1, std::memory_order_relaxed); }
+
+NodeHooks& Node::ensure_hooks() {
+  if (!hooks_) hooks_ = std::make_unique<NodeHooks>();
+  return *hooks_;
 }
 
 void Node::add_input(const Tensor& t) {
@@ -68,7 +76,16 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   } else {
     add_inplace_nograd(meta.grad, g);
   }
+  if (meta.hooks && !meta.hooks->post_accumulate.empty()) {
+    auto hooks = meta.hooks->post_accumulate.entries;  // a copy: a hook may remove itself
+    for (auto& e : hooks) (*e.hook)(variable_);
+  }
   return {};
+}
+
+LeafHooks* AccumulateGrad::leaf_hooks() const {
+  auto* m = variable_->autograd();
+  return m ? m->hooks.get() : nullptr;
 }
 
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {

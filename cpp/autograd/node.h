@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/hooks.h"
 #include "core/tensor.h"
 
 namespace ember {
@@ -76,9 +77,16 @@ class Node : public std::enable_shared_from_this<Node> {
   // Tensors that called retain_grad(), by output slot; filled when this node runs.
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained;
 
+  // Hooks registered on this node or its outputs (autograd/hooks.h); null until the first.
+  NodeHooks* hooks() const { return hooks_.get(); }
+  NodeHooks& ensure_hooks();
+  // The hooks of the leaf this node accumulates into (AccumulateGrad only).
+  virtual LeafHooks* leaf_hooks() const { return nullptr; }
+
  protected:
   std::vector<Edge> next_edges_;
   std::vector<InputMeta> input_meta_;
+  std::unique_ptr<NodeHooks> hooks_;
 
  private:
   uint64_t sequence_nr_;
@@ -95,6 +103,7 @@ class AccumulateGrad : public Node {
   std::string name() const override { return "AccumulateGrad"; }
   variable_list apply(variable_list&& grads) override;
   const Tensor& variable() const { return variable_; }
+  LeafHooks* leaf_hooks() const override;
 
  private:
   Tensor variable_;

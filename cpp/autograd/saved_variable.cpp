@@ -20,6 +20,7 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output) : version_(t.versi
     output_nr_ = t.output_nr();
   } else {
     saved_ = t;
+    had_grad_fn_ = t.grad_fn() != nullptr;
   }
 }
 
@@ -31,6 +32,10 @@ void SavedVariable::reset() {
 Tensor SavedVariable::unpack(const Node* owner) const {
   if (released_) throw Error(ErrorKind::Runtime, kBackwardTwiceMessage);
   if (!saved_.defined()) return Tensor();
+  if (had_grad_fn_ && !saved_.grad_fn()) {
+    throw Error(ErrorKind::Runtime, "Trying to use a saved tensor that has been detached in-place, i.e. with "
+                                    ".detach_().This is not supported, please use out-of-place `.detach()` instead");
+  }
   if (saved_.version() != version_) {
     std::string which;
     if (is_output_ && owner) {

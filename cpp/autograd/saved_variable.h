@@ -30,6 +30,7 @@ class SavedVariable {
   uint32_t output_nr_ = 0;
   bool is_output_ = false;
   bool released_ = false;
+  bool had_grad_fn_ = false;  // a saved non-leaf input: losing its grad_fn means detach_()
 };
 
 // The error texts, shared with other places that detect the same conditions.

@@ -26,6 +26,7 @@ namespace ember {
 
 class Node;
 class TensorImpl;
+struct LeafHooks;
 
 class Tensor {
  public:
@@ -74,6 +75,7 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;  // AccumulateGrad for a leaf, created lazily
+  std::unique_ptr<LeafHooks> hooks;       // a leaf's hooks (autograd/hooks.h); null until one is registered
   ~AutogradMeta();                        // tears down long graphs without recursion
 };
 

@@ -15,6 +15,12 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 // A grow-only 64-byte aligned scratch buffer, one per thread and role, so packing never
 // allocates (and never page-faults) after the first large product.
 struct Scratch {
@@ -69,78 +75,183 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
   }
 }
 
-template <typename T>
-void gemm_packed(const Blocking& bs, MicroKernel<T> ukr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa,
-                 int64_t csa, const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc,
-                 bool accumulate) {
-  const int64_t MR = bs.mr, NR = bs.nr;
+// How many threads a product of this size gets.
+int threads_for(int64_t m, int64_t n, int64_t k) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const int nt = (flops >= static_cast<double>(kParallelFlops) && !parallel::in_parallel_region())
-                     ? parallel::get_num_threads()
-                     : 1;
+  if (flops < static_cast<double>(kParallelFlops) || parallel::in_parallel_region()) return 1;
+  return parallel::get_num_threads();
+}
+
+// Cuts `rows` rows (in units of `unit`) and `panels` column panels into tasks: at least
+// `want` tasks when possible, rows first (blocks of at least `min_rows`), then columns.
+struct Split {
+  int64_t row_blk, nsplit, per_split, tasks;
+};
+Split split_tasks(int64_t rows, int64_t panels, int64_t unit, int64_t max_rows, int64_t min_rows, int64_t want) {
+  int64_t nrb = ceil_div(rows, max_rows);
+  nrb = std::max(nrb, std::min(want, rows / std::max(min_rows, unit)));
+  const int64_t row_blk = round_up(ceil_div(rows, std::max<int64_t>(nrb, 1)), unit);
+  nrb = ceil_div(rows, row_blk);
+  const int64_t nsplit = std::min(panels, std::max<int64_t>(1, ceil_div(want, nrb)));
+  const int64_t per_split = ceil_div(panels, nsplit);
+  return {row_blk, nsplit, per_split, nrb * ceil_div(panels, per_split)};
+}
+
+// Panel flags: 0 not packed, 1 being packed, 2 ready.
+thread_local Scratch t_flags;
+
+template <typename T>
+void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
+                 const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+  const Blocking& bs = kr.bs;
+  const int64_t MR = bs.mr, NR = bs.nr;
+  const int nt = threads_for(m, n, k);
   // Balanced blocks: the k split depends on k only, so the order of the sums is fixed.
   const int64_t kc_max = ceil_div(k, ceil_div(k, bs.kc));
-  const int64_t mc_blk = round_up(ceil_div(m, ceil_div(m, bs.mc)), MR);
-  const int64_t nc_max = std::min(round_up(n, NR), bs.nc);
-  T* bpack = t_pack_b.get<T>(kc_max * nc_max);
+  const int64_t npc = ceil_div(k, kc_max);
+  // The packed B block spans all of k: NC shrinks so that it stays within kPackBBytes.
+  const int64_t nc_blk =
+      std::min(bs.nc, std::max(NR, (kPackBBytes / static_cast<int64_t>(sizeof(T)) / (npc * kc_max)) / NR * NR));
+  const int64_t panels_max = ceil_div(std::min(nc_blk, n), NR);
+  // Threads keep every KC step's B panel (tasks run through the KC steps at their own
+  // pace); one thread reuses one slot, which then stays in cache.
+  const int64_t slots = nt > 1 ? npc : 1;
+  T* bpack = t_pack_b.get<T>(slots * panels_max * kc_max * NR);
+  int* flags = t_flags.get<int>(slots * panels_max);
 
-  for (int64_t jc = 0; jc < n; jc += bs.nc) {
-    const int64_t nc = std::min(bs.nc, n - jc);
+  for (int64_t jc = 0; jc < n; jc += nc_blk) {
+    const int64_t nc = std::min(nc_blk, n - jc);
     const int64_t npanels = ceil_div(nc, NR);
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, k - pc);
-      const bool acc = accumulate || pc > 0;
-      // Pack B: groups of 8 micro-panels per task.
-      const int64_t groups = ceil_div(npanels, 8);
-      auto pack_b_group = [&](int64_t g) {
-        for (int64_t jp = g * 8; jp < std::min(npanels, g * 8 + 8); ++jp) {
-          const int64_t j0 = jp * NR;
-          pack_b_panel<T>(bpack + jp * NR * kc, b + pc * rsb + (jc + j0) * csb, rsb, csb, kc,
-                          std::min(NR, nc - j0), NR);
-        }
-      };
-      if (nt > 1) parallel::parallel_for(groups, pack_b_group);
-      else for (int64_t g = 0; g < groups; ++g) pack_b_group(g);
-
-      // Loop 3 as tasks: every ic block, its jr range cut in `nsplit` parts when there are
-      // too few blocks to keep every thread busy.
-      const int64_t nic = ceil_div(m, mc_blk);
-      const int64_t nsplit = nt > 1 ? std::min(npanels, std::max<int64_t>(1, ceil_div(2 * nt, nic))) : 1;
-      const int64_t per_split = ceil_div(npanels, nsplit);
-      auto task = [&](int64_t t) {
-        const int64_t ib = t / nsplit, sp = t % nsplit;
-        const int64_t ic = ib * mc_blk, mc = std::min(mc_blk, m - ic);
-        const int64_t jp0 = sp * per_split, jp1 = std::min(npanels, jp0 + per_split);
-        if (jp0 >= jp1) return;
-        T* apack = t_pack_a.get<T>(round_up(mc, MR) * kc);
-        pack_a<T>(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc, MR);
-        for (int64_t jp = jp0; jp < jp1; ++jp) {
-          const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
-          const T* bp = bpack + jp * NR * kc;
-          for (int64_t i0 = 0; i0 < mc; i0 += MR) {
-            ukr(kc, apack + i0 * kc, bp, c + (ic + i0) * rsc + (jc + j0) * csc, rsc, csc, std::min(MR, mc - i0), ne,
-                acc);
-          }
-        }
-      };
-      if (nt > 1) parallel::parallel_for(nic * nsplit, task);
-      else for (int64_t t = 0; t < nic * nsplit; ++t) task(t);
+    std::fill(flags, flags + slots * npanels, 0);
+    // The packed micro-panel (q, jp): KC step q, columns jc + jp NR.
+    auto panel = [&](int64_t q, int64_t jp) -> const T* {
+      const int64_t slot = slots > 1 ? q : 0;
+      T* dst = bpack + (slot * npanels + jp) * kc_max * NR;
+      int* f = flags + slot * npanels + jp;
+      int state = __atomic_load_n(f, __ATOMIC_ACQUIRE);
+      if (state == 2) return dst;
+      if (state == 0 && __atomic_compare_exchange_n(f, &state, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        const int64_t pc = q * kc_max, j0 = jp * NR;
+        pack_b_panel<T>(dst, b + pc * rsb + (jc + j0) * csb, rsb, csb, std::min(kc_max, k - pc),
+                        std::min(NR, nc - j0), NR);
+        __atomic_store_n(f, 2, __ATOMIC_RELEASE);
+        return dst;
+      }
+      while (__atomic_load_n(f, __ATOMIC_ACQUIRE) != 2) cpu_relax();
+      return dst;
+    };
+    const Split sp = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, nt > 1 ? 2 * nt : 1);
+    // Task t at KC step q: pack its rows of A, then run its panels.
+    auto step = [&](int64_t t, int64_t q) {
+      const int64_t ib = t / sp.nsplit, part = t % sp.nsplit;
+      const int64_t ic = ib * sp.row_blk, mc = std::min(sp.row_blk, m - ic);
+      const int64_t jp0 = part * sp.per_split, jp1 = std::min(npanels, jp0 + sp.per_split);
+      if (jp0 >= jp1 || mc <= 0) return;
+      const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
+      const bool acc = accumulate || q > 0;
+      T* apack = t_pack_a.get<T>(round_up(mc, MR) * kc_max);
+      pack_a<T>(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc, MR);
+      // Tasks start at different panels, so concurrent tasks pack different panels.
+      const int64_t len = jp1 - jp0, rot = nt > 1 ? (ib % nt) * len / nt : 0;
+      for (int64_t r = 0; r < len; ++r) {
+        const int64_t jp = jp0 + (r + rot) % len;
+        const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
+        const T* bp = panel(q, jp);
+        for (int64_t i0 = 0; i0 < mc; i0 += MR)
+          kr.ukr(kc, apack + i0 * kc, bp, c + (ic + i0) * rsc + (jc + j0) * csc, rsc, csc, std::min(MR, mc - i0), ne,
+                 acc);
+      }
+    };
+    // One thread: loop 4 outside loop 3, so a KC step's B panel is reused from the cache by
+    // every row block. Threads: each task runs its rows through every KC step. The same
+    // FMAs either way.
+    if (nt > 1) {
+      parallel::parallel_for(sp.tasks, [&](int64_t t) {
+        for (int64_t q = 0; q < npc; ++q) step(t, q);
+      });
+    } else {
+      for (int64_t q = 0; q < npc; ++q) {
+        std::fill(flags, flags + npanels, 0);
+        for (int64_t t = 0; t < sp.tasks; ++t) step(t, q);
+      }
     }
   }
 }
 
-}  // namespace
+thread_local Scratch t_sup_b;
 
-void gemm_packed_f32(const Blocking& bs, MicroKernel<float> ukr, int64_t m, int64_t n, int64_t k, const float* a,
-                     int64_t rsa, int64_t csa, const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc,
-                     int64_t csc, bool accumulate) {
-  gemm_packed<float>(bs, ukr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+// The unpacked path (see gemm.h). Tasks are (row block, column-panel range) pairs; each
+// runs every KC step of its tile range.
+template <typename T>
+void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
+              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+  const Blocking& bs = kr.bs;
+  const int64_t MR = bs.mr, NR = bs.nr;
+  const int nt = threads_for(m, n, k);
+  const int64_t kc_max = ceil_div(k, ceil_div(k, bs.kc));
+  const int64_t npanels = ceil_div(n, NR);
+  const Split sp = split_tasks(m, npanels, MR, m, MR, nt > 1 ? 2 * nt : 1);
+  auto task = [&](int64_t t) {
+    const int64_t ib = t / sp.nsplit, part = t % sp.nsplit;
+    const int64_t i_begin = ib * sp.row_blk, i_end = std::min(m, i_begin + sp.row_blk);
+    const int64_t jp0 = part * sp.per_split, jp1 = std::min(npanels, jp0 + sp.per_split);
+    if (jp0 >= jp1 || i_begin >= i_end) return;
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const bool acc = accumulate || pc > 0;
+      for (int64_t jp = jp0; jp < jp1; ++jp) {
+        const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
+        const T* bp = b + pc * rsb + j0 * csb;
+        int64_t ldb = rsb;
+        if (csb != 1 || ne < NR) {  // pack this micro-panel (transposed B, or the edge)
+          T* buf = t_sup_b.get<T>(kc_max * NR);
+          pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR);
+          bp = buf;
+          ldb = NR;
+        }
+        for (int64_t i0 = i_begin; i0 < i_end; i0 += MR)
+          kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, c + i0 * rsc + j0 * csc, rsc, csc,
+                  std::min(MR, i_end - i0), ne, acc);
+      }
+    }
+  };
+  if (nt > 1) parallel::parallel_for(sp.tasks, task);
+  else for (int64_t t = 0; t < sp.tasks; ++t) task(t);
 }
 
-void gemm_packed_f64(const Blocking& bs, MicroKernel<double> ukr, int64_t m, int64_t n, int64_t k, const double* a,
-                     int64_t rsa, int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc,
-                     int64_t csc, bool accumulate) {
-  gemm_packed<double>(bs, ukr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+// The unpacked path when a packed operand would be used only a few times.
+bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
+  if (n <= bs.nr || m <= bs.mr || k <= kSupMaxShortK) return true;
+  return m * n * k <= kSupMNK;
+}
+
+template <typename T>
+void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
+              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+  if (prefer_sup(kr.bs, m, n, k)) {
+    // C^T = B^T A^T when that makes B row-major (A column-major, B not), or when both are
+    // row-major either way and the transposed tile grid wastes less of the MR x NR tiles.
+    const bool b_rows = csb == 1, bt_rows = rsa == 1;  // B, and B' = A^T, row-major
+    auto waste = [&](int64_t mm, int64_t nn) { return round_up(mm, kr.bs.mr) * round_up(nn, kr.bs.nr); };
+    const bool swap = (!b_rows && bt_rows) || (b_rows && bt_rows && waste(n, m) < waste(m, n));
+    if (swap) gemm_sup<T>(kr, n, m, k, b, csb, rsb, a, csa, rsa, c, csc, rsc, accumulate);
+    else gemm_sup<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+    return;
+  }
+  gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+}
+
+}  // namespace
+
+void gemm_f32(const Kernels<float>& kr, int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa,
+              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, bool accumulate) {
+  gemm_any<float>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+}
+
+void gemm_f64(const Kernels<double>& kr, int64_t m, int64_t n, int64_t k, const double* a, int64_t rsa,
+              int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc, int64_t csc,
+              bool accumulate) {
+  gemm_any<double>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
 }
 
 }  // namespace ember::kernels::blis

@@ -13,9 +13,19 @@
 // Packing reads any row/column strides (so A^T, B^T and x[::2] are never copied) and
 // zero-pads partial micro-panels to MR / NR, so edge tiles run the same micro-kernel.
 //
-// Threads: the (ic block, jr range) tasks of loop 3 are spread over the pool. Every
-// element of C is computed by the same sequence of FMAs whatever the split, so results do
-// not depend on the thread count.
+// Threads: one parallel_for per NC block of B (usually one per call). Its tasks are
+// (ic block, jr range) pairs, and each task runs its rows through every KC step, so tasks
+// never write the same C and need no barrier between KC steps. B is packed on demand: the
+// first task that needs a KC x NR micro-panel packs it (a per-panel flag, claimed with a
+// compare-and-swap), the others wait for the flag, and the packed NC block (all of K) is
+// shared. Every element of C is computed by the same sequence of FMAs whatever the split,
+// so results do not depend on the thread count.
+//
+// Small and skinny products take the unpacked path ("sup", as BLIS calls it): A is read in
+// place through its strides, B too when it is row-major (else one KC x NR micro-panel at a
+// time is packed), so nothing of size m x k or k x n is copied. It wins when a packed
+// operand would be used only a few times: small m n k, n <= NR (A used once), m <= MR, or a
+// short k. The k split is the same as in the packed path.
 //
 // Micro-kernel contract (written once, here):
 //   ukr(k, a, b, c, rsc, csc, m_eff, n_eff, accumulate)
@@ -43,18 +53,41 @@ constexpr Blocking kBlockingF32{6, 16, 256, 144, 4080};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
 constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080};
 
-// Products with m * n * k below this skip packing (see the small path in avx2/gemm_avx2.cpp).
+// Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
 constexpr int64_t kSmallMNK = 32 * 32 * 32;
 // Products with 2 m n k below this stay on one thread.
 constexpr int64_t kParallelFlops = 2 * 96 * 96 * 96;
+// The unpacked path takes products with m n k up to this, and any product with k up to
+// kSupMaxShortK, n <= NR or m <= MR.
+constexpr int64_t kSupMNK = 160 * 160 * 160;
+constexpr int64_t kSupMaxShortK = 32;
+// The packed B block (all of k, NC columns) is kept within this many bytes.
+constexpr int64_t kPackBBytes = int64_t{16} << 20;
+// With threads, the packed path cuts m into at least 2 tasks per thread while each keeps
+// at least this many rows.
+constexpr int64_t kMinTaskRows = 96;
 
-// C (m x n) = [C +] A (m x k) @ B (k x n) through the five loops and `ukr`.
-// Requires m, n, k >= 1.
-void gemm_packed_f32(const Blocking& bs, MicroKernel<float> ukr, int64_t m, int64_t n, int64_t k, const float* a,
-                     int64_t rsa, int64_t csa, const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc,
-                     int64_t csc, bool accumulate);
-void gemm_packed_f64(const Blocking& bs, MicroKernel<double> ukr, int64_t m, int64_t n, int64_t k, const double* a,
-                     int64_t rsa, int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc,
-                     int64_t csc, bool accumulate);
+// Unpacked micro-kernel contract: sukr(k, a, rsa, csa, b, ldb, c, rsc, csc, m_eff, n_eff,
+// accumulate) is ukr with A read in place (row i, step p at a[i * rsa + p * csa]; rows
+// >= m_eff are never read) and B read as k rows of NR contiguous values at row stride ldb
+// (b[p * ldb + j], any alignment; all NR columns are read).
+template <typename T>
+using SupKernel = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+                           int64_t rsc, int64_t csc, int64_t m_eff, int64_t n_eff, bool accumulate);
+
+template <typename T>
+struct Kernels {
+  Blocking bs;
+  MicroKernel<T> ukr;
+  SupKernel<T> sukr;
+};
+
+// C (m x n) = [C +] A (m x k) @ B (k x n): the unpacked path or the five loops, chosen from
+// the shape and the layout only. Requires m, n, k >= 1.
+void gemm_f32(const Kernels<float>& kr, int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa,
+              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, bool accumulate);
+void gemm_f64(const Kernels<double>& kr, int64_t m, int64_t n, int64_t k, const double* a, int64_t rsa,
+              int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc, int64_t csc,
+              bool accumulate);
 
 }  // namespace ember::kernels::blis

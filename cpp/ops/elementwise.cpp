@@ -38,6 +38,14 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 void check_inplace(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others) {
+  // An expanded tensor (stride 0 over a dim of size > 1) cannot be written: PyTorch's assert_no_internal_overlap
+  for (int64_t d = 0; d < self.dim() && self.numel() > 0; ++d) {
+    if (self.strides()[d] == 0 && self.shape()[d] > 1) {
+      throw Error(ErrorKind::Runtime, str("unsupported operation: more than one element of the written-to tensor "
+                                          "refers to a single memory location. Please clone() the tensor before "
+                                          "performing the operation. (", op, " on ", tensor_desc(self), ")"));
+    }
+  }
   if (!GradMode::is_enabled()) return;
   if (self.requires_grad() && self.is_leaf()) {
     throw Error(ErrorKind::Runtime,
@@ -174,12 +182,20 @@ Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
   return out;
 }
 
+// One bool operand (a tensor or a Python bool) is refused too, as in PyTorch's sub_check.
+static void check_sub_bool(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool,
+              "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+              "mask, use the `~` or `logical_not()` operator instead. (in sub)");
+}
+
 Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
   if (a.dtype() == DType::Bool && b.dtype() == DType::Bool) {
     throw Error(ErrorKind::Runtime,
                 "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                 "`logical_xor()` operator instead.");
   }
+  check_sub_bool(a, b);
   check_alpha(a, b, alpha, "sub");
   DType dt = detail::result_type({&a, &b});
   Tensor out = binary_kernel(BinaryOp::Sub, a, scaled(b, alpha), dt, "sub");
@@ -192,6 +208,7 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
 
 Tensor rsub(const Tensor& a, Scalar b) {
   Tensor bt = wrapped_scalar(b);
+  check_sub_bool(bt, a);
   DType dt = detail::result_type({&a, &bt});
   Tensor out = binary_kernel(BinaryOp::Sub, bt, a, dt, "rsub");
   if (auto n = make_node<RsubBackward1>({&a})) set_history(out, n);
@@ -277,13 +294,13 @@ struct PowBackward1 : Node {  // tensor ** tensor
   std::string name() const override { return "PowBackward1"; }
   variable_list apply(variable_list&& g) override {
     variable_list r(2);
-    Tensor s = self.unpack(this), e = exponent.unpack(this);
+    Tensor s = self.unpack(this), e = exponent.unpack(this), res = result.unpack(this);  // all checked, as PyTorch
     if (needs_input_grad(0)) {
       Tensor d = mul(g[0], mul(e, pow(s, sub(e, wrapped_scalar(Scalar(1.0))))));
       r[0] = where(eq(e, wrapped_scalar(Scalar(0.0))), zeros_like_grad(d), d);
     }
     if (needs_input_grad(1)) {
-      Tensor d = mul(g[0], mul(result.unpack(this), log(s)));
+      Tensor d = mul(g[0], mul(res, log(s)));
       Tensor zero_base = logical_and(eq(s, wrapped_scalar(Scalar(0.0))), ge(e, wrapped_scalar(Scalar(0.0))));
       r[1] = where(zero_base, zeros_like_grad(d), d);
     }
@@ -318,7 +335,16 @@ Tensor pow(const Tensor& a, Scalar exponent) {
   check_int_pow(a, exponent);
   Tensor e = wrapped_scalar(exponent);
   DType dt = detail::result_type({&a, &e});
-  Tensor out = binary_kernel(BinaryOp::Pow, a, e, dt, "pow");
+  Tensor out;
+  if (is_floating(dt) && exponent.is_float() && (exponent.f == 0.5 || exponent.f == -0.5)) {
+    // PyTorch computes x ** 0.5 as sqrt(x) and x ** -0.5 as 1 / sqrt(x): they differ from
+    // std::pow at -inf (nan, not inf) and -0.0 (-0.0 and -inf).
+    NoGradGuard ng;
+    out = sqrt(as_dtype(a, dt));
+    if (exponent.f < 0) out = reciprocal(out);
+  } else {
+    out = binary_kernel(BinaryOp::Pow, a, e, dt, "pow");
+  }
   if (auto n = make_node<PowBackward0>({&a})) {
     n->self = SavedVariable(a, false);
     n->exponent = exponent;
@@ -333,7 +359,7 @@ Tensor pow(const Tensor& a, const Tensor& exponent) {
   if (auto n = make_node<PowBackward1>({&a, &exponent})) {
     n->self = SavedVariable(a, false);
     n->exponent = SavedVariable(exponent, false);
-    if (n->needs_input_grad(1)) n->result = SavedVariable(out, true);
+    n->result = SavedVariable(out, true);  // always, as PyTorch: an in-place op on it then fails backward
     set_history(out, n);
   }
   return out;
@@ -364,8 +390,10 @@ struct ExtremumBackward : Node {
     Tensor z = zeros_like_grad(g[0]);
     Tensor tie = eq(a, b);
     variable_list r(2);
-    if (needs_input_grad(0)) r[0] = where(IsMax ? gt(a, b) : lt(a, b), g[0], where(tie, half, z));
-    if (needs_input_grad(1)) r[1] = where(IsMax ? gt(b, a) : lt(b, a), g[0], where(tie, half, z));
+    // PyTorch's formula: zero only where the other operand wins, so a nan passes the gradient to both
+    Tensor shared = where(tie, half, g[0]);
+    if (needs_input_grad(0)) r[0] = where(IsMax ? lt(a, b) : gt(a, b), z, shared);
+    if (needs_input_grad(1)) r[1] = where(IsMax ? gt(a, b) : lt(a, b), z, shared);
     return r;
   }
   void release_variables() override {
@@ -437,7 +465,8 @@ variable_list UnaryBackward<Op>::apply(variable_list&& g) {
   if constexpr (Op == UnaryOp::Sqrt) return {div(gr, mul(s, wrapped_scalar(Scalar(2.0))))};
   if constexpr (Op == UnaryOp::Tanh) return {mul(gr, rsub(mul(s, s), Scalar(1.0)))};
   if constexpr (Op == UnaryOp::Sigmoid) return {mul(gr, mul(s, rsub(s, Scalar(1.0))))};
-  if constexpr (Op == UnaryOp::Relu) return {where(gt(s, wrapped_scalar(Scalar(0.0))), gr, zeros_like_grad(gr))};
+  // threshold_backward: zero where result <= 0, so a nan result passes the gradient, as in PyTorch
+  if constexpr (Op == UnaryOp::Relu) return {where(le(s, wrapped_scalar(Scalar(0.0))), zeros_like_grad(gr), gr)};
   if constexpr (Op == UnaryOp::Abs) return {mul(gr, sign(s))};
   if constexpr (Op == UnaryOp::Sin) return {mul(gr, cos(s))};
   if constexpr (Op == UnaryOp::Cos) return {mul(gr, neg(sin(s)))};
@@ -479,7 +508,7 @@ Tensor relu(const Tensor& a) {
   return unary_op<UnaryOp::Relu>(a, a.dtype());
 }
 Tensor abs(const Tensor& a) {
-  EMBER_CHECK(a.dtype() != DType::Bool, "\"abs_cpu\" not implemented for 'Bool' (in abs)");
+  EMBER_CHECK_KIND(a.dtype() != DType::Bool, ErrorKind::NotImplemented, "\"abs_cpu\" not implemented for 'Bool' (in abs)");
   return unary_op<UnaryOp::Abs>(a, a.dtype());
 }
 Tensor sign(const Tensor& a) { return unary_op<UnaryOp::Sign>(a, a.dtype()); }
@@ -533,19 +562,20 @@ struct ClampBackward0 : Node {  // tensor bounds
   }
 };
 
-void check_clamp_dtype(const Tensor& a) {
-  EMBER_CHECK(a.dtype() != DType::Bool, "\"clamp_cpu\" not implemented for 'Bool' (in clamp)");
+// Only a bool *result* is refused (bool.clamp(min=0) promotes to int64), as in PyTorch.
+void check_clamp_dtype(DType result) {
+  EMBER_CHECK_KIND(result != DType::Bool, ErrorKind::NotImplemented, "\"clamp_cpu\" not implemented for 'Bool' (in clamp)");
 }
 }  // namespace
 
 Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> max) {
   EMBER_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None (in clamp)");
-  check_clamp_dtype(a);
   ResultTypeState st;
   st.add_tensor(a.dtype(), a.dim());
   if (min) st.add_scalar(min->natural_dtype());
   if (max) st.add_scalar(max->natural_dtype());
   DType dt = st.result();
+  check_clamp_dtype(dt);
   Tensor ac = as_dtype(a, dt);
   Tensor out = empty(a.shape(), dt);
   if (out.numel() > 0) {
@@ -565,7 +595,7 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> m
 
 Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max) {
   EMBER_CHECK(min.defined() || max.defined(), "torch.clamp: At least one of 'min' or 'max' must not be None (in clamp)");
-  check_clamp_dtype(a);
+  check_clamp_dtype(a.dtype());
   Tensor out;
   {
     NoGradGuard ng;
@@ -709,14 +739,18 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "add_", {&other});
   check_alpha(self, other, alpha, "add_");
-  if (try_direct_binary(self, BinaryOp::Add, scaled(other, alpha), "add_")) return self;
+  // scaled() detaches: the direct path must not see a grad-requiring `other` as a constant
+  if (!other.requires_grad() && try_direct_binary(self, BinaryOp::Add, scaled(other, alpha), "add_")) return self;
   return inplace(self, "add_", {&other}, [&](const Tensor& s) { return add(s, other, alpha); });
 }
 
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "sub_", {&other});
+  check_sub_bool(self, other);
   check_alpha(self, other, alpha, "sub_");
-  if (self.dtype() != DType::Bool && try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha), "sub_")) return self;
+  if (self.dtype() != DType::Bool && !other.requires_grad() &&
+      try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha), "sub_"))
+    return self;
   return inplace(self, "sub_", {&other}, [&](const Tensor& s) { return sub(s, other, alpha); });
 }
 
@@ -772,7 +806,8 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
     throw Error(ErrorKind::Runtime, str("output with shape ", shape_str(self.shape()),
                                         " doesn't match the broadcast shape ", shape_str(b), " (in copy_)"));
   }
-  bool record = GradMode::is_enabled() && (self.requires_grad() || src.requires_grad());
+  // copying into an integer or bool tensor ends the graph there, as in PyTorch
+  bool record = GradMode::is_enabled() && is_floating(self.dtype()) && (self.requires_grad() || src.requires_grad());
   if (src.storage() == self.storage() && !(src.offset() == self.offset() && src.strides() == self.strides())) {
     Tensor tmp = contiguous_copy(src);  // overlapping memory: read everything first
     detail::copy_into(self, tmp);

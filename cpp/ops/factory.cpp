@@ -62,7 +62,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, std::optional<DType> dtype)
       break;
     }
     case DType::Bool:
-      throw Error(ErrorKind::Runtime, "\"arange_cpu\" not implemented for 'Bool'");
+      throw Error(ErrorKind::NotImplemented, "\"arange_cpu\" not implemented for 'Bool'");
   }
   return out;
 }
@@ -91,7 +91,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
       Tensor f = linspace(start, end, steps, DType::Float64);
       return cast_copy(f, DType::Int64);
     }
-    case DType::Bool: throw Error(ErrorKind::Runtime, "\"linspace_cpu\" not implemented for 'Bool'");
+    case DType::Bool: throw Error(ErrorKind::NotImplemented, "\"linspace_cpu\" not implemented for 'Bool'");
   }
   return out;
 }
@@ -113,7 +113,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 namespace {
 void check_random_dtype(DType dtype, const char* op) {
   if (!is_floating(dtype)) {
-    throw Error(ErrorKind::Runtime, str("\"", op, "\" not implemented for '", dtype_name(dtype),
+    throw Error(ErrorKind::NotImplemented, str("\"", op, "\" not implemented for '", dtype_name(dtype),
                                         "' (only floating dtypes can be sampled)"));
   }
 }

@@ -22,7 +22,9 @@ void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
                                         " != ", c_name(b.dtype()), " (in ", op, ": ", dtype_name(a.dtype()), " and ",
                                         dtype_name(b.dtype()), ")"));
   }
-  EMBER_CHECK(a.dtype() != DType::Bool, "\"addmm_impl_cpu_\" not implemented for 'Bool' (in ", op, ")");
+  const char* kernel = std::string(op) == "mm" ? "addmm_impl_cpu_" : op;  // PyTorch's kernel names
+  EMBER_CHECK_KIND(a.dtype() != DType::Bool, ErrorKind::NotImplemented, "\"", kernel,
+                   "\" not implemented for 'Bool' (in ", op, ")");
 }
 
 // c = a @ b for 2-D strided views; c is dense and new or given.

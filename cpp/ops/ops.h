@@ -62,6 +62,7 @@ Tensor clone(const Tensor& t);                 // CloneBackward0
 Tensor contiguous(const Tensor& t);            // self if already contiguous
 Tensor to_dtype(const Tensor& t, DType dtype);   // ToCopyBackward0 (self if same dtype)
 Tensor detach(const Tensor& t);                // shares storage, no history
+void detach_(const Tensor& t);                 // drops t's history in place (not for views)
 
 // ---- elementwise (elementwise.cpp) ----
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha = Scalar(int64_t{1}));

@@ -162,7 +162,8 @@ struct ExtremeAllBackward : Node {
   std::string name() const override { return IsMax ? "MaxBackward1" : "MinBackward1"; }
   variable_list apply(variable_list&& g) override {
     Tensor s = self.unpack(this), r = result.unpack(this);
-    Tensor mask = eq(s, r);
+    // a nan result is shared by the nans (PyTorch's evenly_distribute_backward); x != x is isnan
+    Tensor mask = logical_or(eq(s, r), logical_and(ne(s, s), ne(r, r)));
     Tensor count = sum(mask);
     Tensor share = div(g[0], count);
     return {where(mask, share, zeros(s.shape(), g[0].dtype()))};
@@ -276,7 +277,22 @@ Tensor min(const Tensor& a) { return extreme_all<false>(a); }
 std::pair<Tensor, Tensor> max(const Tensor& a, int64_t dim, bool keepdim) { return extreme_dim<true>(a, dim, keepdim); }
 std::pair<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) { return extreme_dim<false>(a, dim, keepdim); }
 
+// PyTorch's argmax/argmin checks, so the errors name argmax/argmin rather than max/min.
+static void check_arg_extreme(const Tensor& a, std::optional<int64_t> dim, const char* op) {
+  EMBER_CHECK(a.dtype() != DType::Bool, op, "(): does not support bool input");
+  if (!dim) {
+    if (a.numel() == 0)
+      throw Error(ErrorKind::Index, str(op, "(): Expected reduction dim to be specified for input.numel() == 0."));
+    return;
+  }
+  int64_t d = wrap_dim(*dim, a.dim(), op);
+  if (a.dim() > 0 && a.shape()[d] == 0)
+    throw Error(ErrorKind::Index, str(op, "(): Expected reduction dim ", d, " to have non-zero size. (input ",
+                                      tensor_desc(a), ")"));
+}
+
 Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  check_arg_extreme(a, dim, "argmax");
   NoGradGuard ng;
   if (!dim) return keepdim ? reshape(max(reshape(a, {-1}), 0, false).second, std::vector<int64_t>(a.dim(), 1))
                            : max(reshape(a, {-1}), 0, false).second;
@@ -284,6 +300,7 @@ Tensor argmax(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
 }
 
 Tensor argmin(const Tensor& a, std::optional<int64_t> dim, bool keepdim) {
+  check_arg_extreme(a, dim, "argmin");
   NoGradGuard ng;
   if (!dim) return keepdim ? reshape(min(reshape(a, {-1}), 0, false).second, std::vector<int64_t>(a.dim(), 1))
                            : min(reshape(a, {-1}), 0, false).second;

@@ -135,6 +135,22 @@ Tensor detach(const Tensor& a) {
   return make_tensor(a.storage(), a.offset(), a.shape(), a.strides(), a.dtype(), a->version_counter());
 }
 
+void detach_(const Tensor& a) {
+  if (a->is_view()) {
+    throw Error(ErrorKind::Runtime,
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.");
+  }
+  AutogradMeta* m = a->autograd();
+  if (!m) return;
+  release_node(std::move(m->grad_fn));
+  m->grad_fn = nullptr;
+  m->output_nr = 0;
+  m->requires_grad = false;
+}
+
 // ---------------------------------------------------------------- views
 
 Tensor view(const Tensor& a, const std::vector<int64_t>& shape) {

@@ -86,6 +86,8 @@ from ._C import (
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from . import autograd  # noqa: E402
+from ._C import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
+from ._C import _set_anomaly_enabled as set_anomaly_enabled  # noqa: E402
 from ._tensor import Size, device  # noqa: E402
 from ._factories import (  # noqa: E402
     arange,
@@ -119,6 +121,8 @@ def is_tensor(obj) -> _builtins.bool:
 
 
 def numel(input: Tensor) -> int:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     return input.numel()
 
 
@@ -126,7 +130,8 @@ __all__ = [
     "Size", "Tensor", "abs", "add", "arange", "backend_info", "get_num_threads", "set_num_threads", "argmax", "argmin", "autograd", "bmm", "bool", "clamp",
     "clip", "clone", "cos", "detach", "device", "div", "dot", "double", "dtype", "empty", "empty_like",
     "enable_grad", "eq", "exp", "eye", "flatten", "float", "float32", "float64", "from_numpy", "full",
-    "full_like", "ge", "get_printoptions", "gt", "inference_mode", "initial_seed", "int64", "is_grad_enabled",
+    "full_like", "ge", "get_printoptions", "gt", "inference_mode", "initial_seed", "int64", "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled", "is_grad_enabled", "set_anomaly_enabled",
     "is_tensor", "le", "linspace", "log", "logical_and", "logical_not", "logical_or", "long", "lt",
     "manual_seed", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne", "neg",
     "negative", "no_grad", "numel", "ones", "ones_like", "permute", "pow", "printoptions", "rand",

@@ -163,6 +163,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **kwargs):
 
 
 def _like(name, fill, input, dtype, device, requires_grad, kwargs):
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     _check_kwargs(name, kwargs)
     dtype = _check_device_dtype(device, dtype)
     dt = dtype or input.dtype

@@ -193,6 +193,10 @@ def _max(self, dim=None, keepdim=False):
     return _C.max(self, dim, keepdim)
 
 
+def _cpu(self):
+    return self
+
+
 Tensor.__repr__ = _repr
 Tensor.__str__ = _repr
 Tensor.__format__ = _format
@@ -202,7 +206,7 @@ Tensor.__deepcopy__ = _deepcopy
 Tensor.__array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 Tensor.numpy = lambda self, force=False: _numpy(self, force=force)
 Tensor.to = _to
-Tensor.cpu = lambda self: self
+Tensor.cpu = _cpu
 Tensor.type = _type
 Tensor.device = property(lambda self: CPU)
 Tensor.is_cuda = property(lambda self: False)

@@ -91,6 +91,8 @@ std::vector<int64_t> int_list(py::handle h, const char* op) {
 }
 
 std::vector<int64_t> sizes_from_args(const py::args& args, const char* op) {
+  // x.view() / x.reshape() / x.expand() / x.permute(): PyTorch's TypeError (x.view(()) is fine)
+  if (args.empty()) throw Error(ErrorKind::Type, str(op, "() missing 1 required positional arguments"));
   if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return int_list(args[0], op);
   std::vector<int64_t> out;
   for (py::handle e : args) {

@@ -1,6 +1,7 @@
 // Nodes (grad_fn), grad mode, the engine entry points, and the factories.
 #include <sstream>
 
+#include "autograd/anomaly_mode.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -14,7 +15,7 @@ py::tuple next_functions(const Node& n) {
   const auto& edges = n.next_edges();
   py::tuple out(edges.size());
   for (size_t i = 0; i < edges.size(); ++i) {
-    py::object f = edges[i].valid() ? py::cast(edges[i].function) : py::none();
+    py::object f = node_to_py(edges[i].function);
     out[i] = py::make_tuple(f, edges[i].input_nr);
   }
   return out;
@@ -75,6 +76,9 @@ void init_autograd(py::module_& m) {
 
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
+  m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"), py::arg("check_nan") = true);
+  m.def("is_anomaly_enabled", &AnomalyMode::is_enabled);
+  m.def("is_anomaly_check_nan_enabled", &AnomalyMode::should_check_nan);
 
   m.def("_run_backward", [](py::handle tensors, py::handle grads, bool keep_graph, bool create_graph) {
     variable_list roots = tensor_list(tensors, "backward");

@@ -68,6 +68,17 @@ void init_tensor(py::module_& m);
 using TensorClass = py::class_<TensorImpl, std::shared_ptr<TensorImpl>>;
 void init_ops(py::module_& m, TensorClass& cls);
 void init_autograd(py::module_& m);
+void init_hooks(py::module_& m);     // hooks_bind.cpp, after init_tensor and init_autograd
+void init_function(py::module_& m);  // function_bind.cpp (autograd.Function), after init_hooks
+// Makes Tensor a GC type whose traverse reports the Python objects its autograd state
+// keeps alive (hooks, custom Function contexts), so cycles through them are collected.
+void tensor_gc_setup(PyHeapTypeObject* heap_type);
+// Has the collector track this Tensor object (see hooks_bind.cpp for when and why).
+void gc_track_tensor(py::handle h);
+// Visits the Python objects a Python-defined node (autograd.Function) owns; 0 for others.
+int traverse_py_node(const Node& n, visitproc visit, void* arg);
+// A node as Python sees it: the ctx object for a Function's node, the bound Node otherwise.
+py::object node_to_py(const std::shared_ptr<Node>& n);
 void init_convert(py::module_& m);
 void init_backend(py::module_& m);
 

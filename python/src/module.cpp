@@ -20,6 +20,8 @@ void register_errors() {
       PyErr_SetString(type, e.what());
     } catch (const std::bad_alloc&) {
       PyErr_SetString(PyExc_MemoryError, "ember: out of memory");
+    } catch (const py::cast_error& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());  // an argument of the wrong type, as PyTorch says
     }
   });
 }
@@ -35,5 +37,7 @@ PYBIND11_MODULE(_C, m) {
   init_tensor(m);
   init_convert(m);
   init_autograd(m);
+  init_hooks(m);
+  init_function(m);
   init_backend(m);
 }

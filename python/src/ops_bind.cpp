@@ -18,6 +18,16 @@ void both(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&.
 
 int64_t work_of(T a) { return a.numel(); }
 
+// & and | are the logical ops on bool tensors; on numbers PyTorch's are bitwise (2 & 1 == 0),
+// which ember does not have: refuse rather than answer logically.
+void check_bitwise(T x, T y, const char* op) {
+  T t = x.dtype() != DType::Bool ? x : y;
+  if (t.dtype() == DType::Bool) return;
+  const char* n = t.dtype() == DType::Float32 ? "Float" : t.dtype() == DType::Float64 ? "Double" : "Long";
+  throw Error(ErrorKind::NotImplemented,
+              str("\"", op, "_cpu\" not implemented for '", n, "' (ember's & and | take bool tensors only)"));
+}
+
 template <typename F>
 py::object binary_operator(py::handle self, py::handle other, F f) {
   Tensor a = self.cast<Tensor>(), b;
@@ -44,6 +54,9 @@ py::object extreme(T a, py::handle dim, bool keepdim) {
     other = dim.cast<Tensor>();
     return py::cast(IsMax ? maximum(a, other) : minimum(a, other));
   }
+  if (!PyIndex_Check(dim.ptr()))
+    throw py::type_error(str(IsMax ? "max" : "min", "(): argument 'dim' must be int or a Tensor, not ",
+                             Py_TYPE(dim.ptr())->tp_name));
   int64_t d = dim.cast<int64_t>();
   return return_pair(IsMax ? "max" : "min", IsMax ? max(a, d, keepdim) : min(a, d, keepdim));
 }
@@ -388,8 +401,12 @@ void init_ops(py::module_& m, TensorClass& cls) {
                      dtype_name(a.dtype()), ")");
     return logical_not(a);
   });
-  cls.def("__and__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return logical_and(x, y); }); });
-  cls.def("__or__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return logical_or(x, y); }); });
+  cls.def("__and__", [](py::handle a, py::handle b) {
+    return binary_operator(a, b, [](T x, T y) { check_bitwise(x, y, "bitwise_and"); return logical_and(x, y); });
+  });
+  cls.def("__or__", [](py::handle a, py::handle b) {
+    return binary_operator(a, b, [](T x, T y) { check_bitwise(x, y, "bitwise_or"); return logical_or(x, y); });
+  });
   cls.def("__eq__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return eq(x, y); }); });
   cls.def("__ne__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return ne(x, y); }); });
   cls.def("__lt__", [](py::handle a, py::handle b) { return binary_operator(a, b, [](T x, T y) { return lt(x, y); }); });

@@ -186,7 +186,8 @@ Tensor index(const Tensor& self, py::handle idx) {
       b = std::clamp<int64_t>(b, 0, size);
       e = std::clamp<int64_t>(e, 0, size);
       // A slice covering the whole dim is skipped, as in PyTorch, unless it is the whole index (x[:]).
-      if (!(b == 0 && e == size && step == 1) || !py::isinstance<py::tuple>(idx)) {
+      // PyTorch tests the start as written: x[:, -n:] is a SliceBackward0 even though it covers all.
+      if (!(start.value_or(0) == 0 && e == size && step == 1) || !py::isinstance<py::tuple>(idx)) {
         r = slice(r, dim, start, stop, step);
         changed = true;
       }
@@ -223,15 +224,16 @@ void set_index(Tensor& self, py::handle idx, py::handle value) {
 
 void init_tensor(py::module_& m) {
   using T = const Tensor&;
-  py::class_<TensorImpl, std::shared_ptr<TensorImpl>> cls(m, "Tensor", py::buffer_protocol());
+  py::class_<TensorImpl, std::shared_ptr<TensorImpl>> cls(m, "Tensor", py::buffer_protocol(),
+                                                          py::custom_type_setup(&tensor_gc_setup));
   cls.def(py::init([](py::handle data) { return tensor_from_data(data, DType::Float32).impl(); }), py::arg("data"));
   cls.def_buffer([](TensorImpl& impl) { return buffer_of(impl); });
 
   // ---- layout
   cls.def_property_readonly("shape", [](T t) { return to_size(t.shape()); });
-  cls.def("size", [](T t, py::object dim) -> py::object {
-        if (dim.is_none()) return to_size(t.shape());
-        return py::int_(t.size(dim.cast<int64_t>()));
+  cls.def("size", [](T t, std::optional<int64_t> dim) -> py::object {
+        if (!dim) return to_size(t.shape());
+        return py::int_(t.size(*dim));
       }, py::arg("dim") = py::none());
   cls.def("dim", [](T t) { return t.dim(); });
   cls.def("ndimension", [](T t) { return t.dim(); });
@@ -239,9 +241,9 @@ void init_tensor(py::module_& m) {
   cls.def("numel", [](T t) { return t.numel(); });
   cls.def("nelement", [](T t) { return t.numel(); });
   cls.def_property_readonly("dtype", [](T t) { return t.dtype(); });
-  cls.def("stride", [](T t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(std::vector<int64_t>(t.strides().begin(), t.strides().end())));
-        return py::int_(t.strides()[wrap_dim(dim.cast<int64_t>(), t.dim(), "stride")]);
+  cls.def("stride", [](T t, std::optional<int64_t> dim) -> py::object {
+        if (!dim) return py::tuple(py::cast(std::vector<int64_t>(t.strides().begin(), t.strides().end())));
+        return py::int_(t.strides()[wrap_dim(*dim, t.dim(), "stride")]);
       }, py::arg("dim") = py::none());
   cls.def("storage_offset", [](T t) { return t.offset(); });
   cls.def("data_ptr", [](T t) { return reinterpret_cast<uintptr_t>(t.raw_data()); });
@@ -263,12 +265,16 @@ void init_tensor(py::module_& m) {
   cls.def_property("requires_grad", [](T t) { return t.requires_grad(); }, [](T t, bool v) { set_requires_grad(t, v, true); });
   cls.def("requires_grad_", [](T t, bool v) { set_requires_grad(t, v); return t; }, py::arg("requires_grad") = true);
   cls.def_property("grad", [](T t) { return get_grad(t); }, [](T t, py::handle v) { set_grad(t, v); });
-  cls.def_property_readonly("grad_fn", [](T t) { return t.grad_fn(); });
+  cls.def_property_readonly("grad_fn", [](py::handle self) {
+    gc_track_tensor(self);  // node hooks may be registered through it
+    return node_to_py(self.cast<Tensor>().grad_fn());
+  });
   cls.def_property_readonly("is_leaf", [](T t) { return t.is_leaf(); });
   cls.def_property_readonly("retains_grad", [](T t) { return !t.is_leaf() && t->autograd() && t->autograd()->retains_grad; });
   cls.def_property_readonly("output_nr", [](T t) { return t.output_nr(); });
   cls.def("retain_grad", [](T t) { retain_grad(t); });
   cls.def("detach", [](T t) { return detach(t); });
+  cls.def("detach_", [](T t) { detach_(t); return t; });
   cls.def("backward", &backward, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
           py::arg("create_graph") = false, py::arg("inputs") = py::none());
   cls.def_property("data", [](T t) { return detach(t); }, [](T t, T src) {

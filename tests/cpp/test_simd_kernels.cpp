@@ -132,6 +132,45 @@ void check_binary() {
 TEST(SimdKernels, BinaryFloat32) { REQUIRE_SIMD(); check_binary<float>(); }
 TEST(SimdKernels, BinaryFloat64) { REQUIRE_SIMD(); check_binary<double>(); }
 
+// Comparisons write bool bytes; logical and/or read them. NaN, -0.0 and infinities are among
+// the inputs, and b shares some values with a so that equality is exercised.
+template <typename T>
+void check_compare() {
+  std::mt19937_64 rng(19);
+  for (BinaryOp op : {BinaryOp::Eq, BinaryOp::Ne, BinaryOp::Lt, BinaryOp::Le, BinaryOp::Gt, BinaryOp::Ge}) {
+    for (int64_t n : kSizes) {
+      for (const Layout& L : layouts(n)) {
+        std::vector<T> a = random_vec<T>(rng, span(L, 1), true), b = random_vec<T>(rng, span(L, 2), true);
+        for (size_t i = 0; i < b.size() && i < a.size(); i += 3) b[i] = a[i];
+        std::vector<uint8_t> o1(span(L, 0) + 2, 7), o2 = o1;
+        simd()->binary(op, dtype_of<T>(), make_loop(L, {cp(o1), cp(a), cp(b)}));
+        reference().binary(op, dtype_of<T>(), make_loop(L, {cp(o2), cp(a), cp(b)}));
+        expect_same_bits(o1, o2, "compare " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name);
+      }
+    }
+  }
+}
+TEST(SimdKernels, CompareFloat32) { REQUIRE_SIMD(); check_compare<float>(); }
+TEST(SimdKernels, CompareFloat64) { REQUIRE_SIMD(); check_compare<double>(); }
+
+TEST(SimdKernels, LogicalAndOrOnBool) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(20);
+  for (BinaryOp op : {BinaryOp::LogicalAnd, BinaryOp::LogicalOr}) {
+    for (int64_t n : kSizes) {
+      for (const Layout& L : layouts(n)) {
+        std::vector<uint8_t> a(span(L, 1)), b(span(L, 2));
+        for (auto& x : a) x = rng() % 2;
+        for (auto& x : b) x = rng() % 2;
+        std::vector<uint8_t> o1(span(L, 0) + 2, 7), o2 = o1;
+        simd()->binary(op, DType::Bool, make_loop(L, {cp(o1), cp(a), cp(b)}));
+        reference().binary(op, DType::Bool, make_loop(L, {cp(o2), cp(a), cp(b)}));
+        expect_same_bits(o1, o2, "logical " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name);
+      }
+    }
+  }
+}
+
 TEST(SimdKernels, BinaryInPlace) {
   REQUIRE_SIMD();
   std::mt19937_64 rng(12);
@@ -269,6 +308,23 @@ void check_sum() {
   }
 }
 TEST(SimdKernels, SumFloat32) { REQUIRE_SIMD(); check_sum<float>(); }
+// Column sums (sum over dim 0) of tall blocks: row blocks, 32-column register chunks, the
+// column tail, and the parallel split over column ranges; exact against the reference.
+template <typename T>
+void check_column_sums() {
+  std::mt19937_64 rng(21);
+  for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{130, 37}, {65, 300}, {1000, 290}, {4096, 10}}) {
+    std::vector<T> x = random_vec<T>(rng, static_cast<size_t>(rows * cols));
+    for (int threads : {1, 2}) {
+      ThreadCount tc(threads);
+      std::vector<T> got = run_sum<T>(*simd(), x, {cols}, {1}, {rows}, {cols});
+      std::vector<T> want = run_sum<T>(reference(), x, {cols}, {1}, {rows}, {cols});
+      expect_same_bits(got, want, "column sums " + std::to_string(rows) + "x" + std::to_string(cols));
+    }
+  }
+}
+TEST(SimdKernels, ColumnSumsFloat32) { REQUIRE_SIMD(); check_column_sums<float>(); }
+TEST(SimdKernels, ColumnSumsFloat64) { REQUIRE_SIMD(); check_column_sums<double>(); }
 TEST(SimdKernels, SumFloat64) { REQUIRE_SIMD(); check_sum<double>(); }
 
 TEST(SimdKernels, SumIsAccurateOn1e7Float32) {
@@ -326,10 +382,14 @@ void check_gemm() {
     shapes.push_back({13, 18, s});
     if (s <= 17) shapes.push_back({s, s, s});
   }
-  // The chapter's shapes, the small path's layouts, and blocks past MC, KC and NC.
-  for (auto sh : std::vector<std::array<int64_t, 3>>{{100, 32, 3}, {100, 1, 32}, {100, 32, 1}, {32, 1, 100},
-                                                     {3, 32, 100}, {150, 40, 300}, {300, 70, 520}, {7, 4100, 5},
-                                                     {255, 257, 17}}) {
+  // The chapter's shapes, the small path's layouts, and blocks past MC, KC and NC; the
+  // unpacked path's shapes (small m n k, n <= NR, m <= MR, short k, each layout, so the
+  // C^T = B^T A^T swap runs too), and a packed B block that spans all of k and so has
+  // fewer columns than NC.
+  for (auto sh : std::vector<std::array<int64_t, 3>>{{100, 32, 3},   {100, 1, 32},    {100, 32, 1},   {32, 1, 100},
+                                                     {3, 32, 100},   {150, 40, 300},  {300, 70, 520}, {7, 4100, 5},
+                                                     {255, 257, 17}, {40, 4100, 40},  {300, 10, 600}, {10, 300, 600},
+                                                     {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100}}) {
     shapes.push_back(sh);
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
@@ -364,6 +424,14 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
   const int64_t m = 300, n = 290, k = 700;
   std::vector<float> A = random_vec<float>(rng, m * k), B = random_vec<float>(rng, k * n);
   std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end());
+  // More GEMM shapes: unpacked (n <= NR with A transposed, short k, small m n k), and
+  // packed with several NC blocks (B's packed block spans all of k).
+  struct Shape {
+    int64_t m, n, k;
+    bool at;
+  };
+  const Shape shapes[] = {{1000, 10, 700, true}, {700, 300, 10, false}, {150, 140, 130, false}, {9, 2100, 2100, false}};
+  std::vector<std::vector<float>> more;
   const int64_t big = 3000017;
   std::vector<float> x = random_vec<float>(rng, big), y = random_vec<float>(rng, big);
   std::vector<std::vector<float>> gemms, sums, adds;
@@ -376,6 +444,13 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
     std::vector<double> Cd(m * n);
     simd()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, false);
     gemms_d.push_back(Cd);
+    for (const Shape& sh : shapes) {
+      std::mt19937_64 r2(18);
+      std::vector<float> a = random_vec<float>(r2, sh.m * sh.k), b = random_vec<float>(r2, sh.k * sh.n), c(sh.m * sh.n);
+      simd()->gemm(DType::Float32, sh.m, sh.n, sh.k, cp(a), sh.at ? 1 : sh.k, sh.at ? sh.m : 1, cp(b), sh.n, 1, cp(c),
+                   sh.n, 1, false);
+      more.push_back(c);
+    }
     sums.push_back(run_sum<float>(*simd(), x, {}, {}, {big}, {1}));
     Layout L{"c", {big}, {{1}, {1}, {1}, {1}}};
     std::vector<float> o(big);
@@ -388,6 +463,10 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
     expect_same_bits(sums[t], sums[0], "sum, threads " + std::to_string(t + 1));
     expect_same_bits(adds[t], adds[0], "mul, threads " + std::to_string(t + 1));
   }
+  const size_t ns = std::size(shapes);
+  for (size_t i = ns; i < more.size(); ++i)
+    expect_same_bits(more[i], more[i % ns], "sgemm shape " + std::to_string(i % ns) + ", threads " +
+                                                std::to_string(i / ns + 1));
 }
 
 TEST(SimdKernels, ParallelForRunsEveryTaskOnce) {

@@ -257,6 +257,124 @@ bool binary_float(BinaryOp op, const Loop& l) {
   }
 }
 
+// ---------------------------------------------------------------- comparisons -> bool
+
+// Lane masks of a comparison (NaN compares false, except Ne).
+template <typename T, BinaryOp Op>
+typename Vec<T>::R cmp_vec(typename Vec<T>::R a, typename Vec<T>::R b) {
+  constexpr int imm = Op == BinaryOp::Eq   ? _CMP_EQ_OQ
+                      : Op == BinaryOp::Ne ? _CMP_NEQ_UQ
+                      : Op == BinaryOp::Lt ? _CMP_LT_OQ
+                      : Op == BinaryOp::Le ? _CMP_LE_OQ
+                      : Op == BinaryOp::Gt ? _CMP_GT_OQ
+                                           : _CMP_GE_OQ;
+  if constexpr (sizeof(T) == 4) return _mm256_cmp_ps(a, b, imm);
+  else return _mm256_cmp_pd(a, b, imm);
+}
+
+template <typename T, BinaryOp Op>
+bool cmp_one(T a, T b) {
+  if constexpr (Op == BinaryOp::Eq) return a == b;
+  else if constexpr (Op == BinaryOp::Ne) return a != b;
+  else if constexpr (Op == BinaryOp::Lt) return a < b;
+  else if constexpr (Op == BinaryOp::Le) return a <= b;
+  else if constexpr (Op == BinaryOp::Gt) return a > b;
+  else return a >= b;
+}
+
+// o[i] = op(a[i or 0], b[i or 0]) as bool bytes, 32 per step.
+template <typename T, BinaryOp Op>
+void compare_run(bool* o, const T* a, const T* b, bool sa, bool sb, int64_t n) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  const typename V::R va = V::set1(a[0]), vb = V::set1(b[0]);
+  auto m = [&](int64_t i) { return cmp_vec<T, Op>(sa ? va : V::load(a + i), sb ? vb : V::load(b + i)); };
+  int64_t i = 0;
+  if constexpr (sizeof(T) == 4) {
+    const __m256i one = _mm256_set1_epi8(1), order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (; i + 32 <= n; i += 32) {
+      const __m256i m0 = _mm256_castps_si256(m(i)), m1 = _mm256_castps_si256(m(i + 8)),
+                    m2 = _mm256_castps_si256(m(i + 16)), m3 = _mm256_castps_si256(m(i + 24));
+      __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(m0, m1), _mm256_packs_epi32(m2, m3));
+      p = _mm256_and_si256(_mm256_permutevar8x32_epi32(p, order), one);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + i), p);
+    }
+  } else {
+    for (; i + W <= n; i += W) {  // 4 lanes -> 4 bytes
+      const int bits = _mm256_movemask_pd(m(i));
+      const uint32_t bytes = (bits & 1) | ((bits & 2) << 7) | ((bits & 4) << 14) | ((bits & 8) << 21);
+      std::memcpy(o + i, &bytes, 4);
+    }
+  }
+  for (; i < n; ++i) o[i] = cmp_one<T, Op>(a[sa ? 0 : i], b[sb ? 0 : i]);
+}
+
+template <typename T, BinaryOp Op>
+void compare_typed(const Loop& l) {
+  const size_t isz[3] = {1, sizeof(T), sizeof(T)};
+  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == 1 && (s[1] == sizeof(T) || s[1] == 0) && (s[2] == sizeof(T) || s[2] == 0)) {
+      bool* o = reinterpret_cast<bool*>(p[0]);
+      const T* a = reinterpret_cast<const T*>(p[1]);
+      const T* b = reinterpret_cast<const T*>(p[2]);
+      const bool sa = s[1] == 0, sb = s[2] == 0;
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+        compare_run<T, Op>(o + off, sa ? a : a + off, sb ? b : b + off, sa, sb, cnt);
+      });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i)
+      st<bool>(p[0] + i * s[0], cmp_one<T, Op>(ld<T>(p[1] + i * s[1]), ld<T>(p[2] + i * s[2])));
+  });
+}
+
+template <typename T>
+bool compare_float(BinaryOp op, const Loop& l) {
+  switch (op) {
+    case BinaryOp::Eq: compare_typed<T, BinaryOp::Eq>(l); return true;
+    case BinaryOp::Ne: compare_typed<T, BinaryOp::Ne>(l); return true;
+    case BinaryOp::Lt: compare_typed<T, BinaryOp::Lt>(l); return true;
+    case BinaryOp::Le: compare_typed<T, BinaryOp::Le>(l); return true;
+    case BinaryOp::Gt: compare_typed<T, BinaryOp::Gt>(l); return true;
+    case BinaryOp::Ge: compare_typed<T, BinaryOp::Ge>(l); return true;
+    default: return false;
+  }
+}
+
+// logical_and / logical_or of bool operands (any nonzero byte is true), 32 bytes per step.
+template <BinaryOp Op>
+void logical_typed(const Loop& l) {
+  const size_t isz[3] = {1, 1, 1};
+  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    auto one = [](uint8_t a, uint8_t b) -> uint8_t { return Op == BinaryOp::LogicalAnd ? (a && b) : (a || b); };
+    if (s[0] == 1 && (s[1] == 1 || s[1] == 0) && (s[2] == 1 || s[2] == 0)) {
+      uint8_t* o = reinterpret_cast<uint8_t*>(p[0]);
+      const uint8_t* a = reinterpret_cast<const uint8_t*>(p[1]);
+      const uint8_t* b = reinterpret_cast<const uint8_t*>(p[2]);
+      const bool sa = s[1] == 0, sb = s[2] == 0;
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+        const uint8_t* aa = sa ? a : a + off;
+        const uint8_t* bb = sb ? b : b + off;
+        uint8_t* oo = o + off;
+        const __m256i zero = _mm256_setzero_si256(), ones = _mm256_set1_epi8(1);
+        const __m256i za0 = _mm256_cmpeq_epi8(_mm256_set1_epi8(static_cast<char>(aa[0])), zero),
+                      zb0 = _mm256_cmpeq_epi8(_mm256_set1_epi8(static_cast<char>(bb[0])), zero);
+        int64_t i = 0;
+        for (; i + 32 <= cnt; i += 32) {
+          const __m256i za = sa ? za0 : _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(aa + i)), zero);
+          const __m256i zb = sb ? zb0 : _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bb + i)), zero);
+          // and: neither is zero; or: not both zero
+          const __m256i anyzero = Op == BinaryOp::LogicalAnd ? _mm256_or_si256(za, zb) : _mm256_and_si256(za, zb);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(oo + i), _mm256_andnot_si256(anyzero, ones));
+        }
+        for (; i < cnt; ++i) oo[i] = one(aa[sa ? 0 : i], bb[sb ? 0 : i]);
+      });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) st<uint8_t>(p[0] + i * s[0], one(ld<uint8_t>(p[1] + i * s[1]), ld<uint8_t>(p[2] + i * s[2])));
+  });
+}
+
 // ---------------------------------------------------------------- unary: neg, abs, relu
 
 template <typename T>
@@ -466,6 +584,39 @@ bool inner_contiguous(const Loop& inner, int64_t& n) {
   return true;
 }
 
+// Column sums of a (rows x nc) block with contiguous columns at row stride rs, nc <= kColTask:
+// out[j] = sum over rows in row order, in double. Blocks of kColRows rows (they stay in
+// L2) are swept in register chunks of 32 columns, so rows are read contiguously.
+constexpr int64_t kColTask = 256, kColRows = 64;
+template <typename T>
+void column_sums(const T* in, int64_t rows, int64_t rs, int64_t nc, T* out) {
+  alignas(32) double acc[kColTask] = {};
+  const int64_t nv = nc / 32 * 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kColRows) {
+    const int64_t r1 = std::min(rows, r0 + kColRows);
+    for (int64_t j = 0; j < nv; j += 32) {
+      __m256d a[8];
+      for (int q = 0; q < 8; ++q) a[q] = _mm256_load_pd(acc + j + 4 * q);
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* x = in + r * rs + j;
+        if constexpr (sizeof(T) == 4) {
+          for (int q = 0; q < 4; ++q) {
+            const __m256 v = _mm256_loadu_ps(x + 8 * q);
+            a[2 * q] = _mm256_add_pd(a[2 * q], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            a[2 * q + 1] = _mm256_add_pd(a[2 * q + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+          }
+        } else {
+          for (int q = 0; q < 8; ++q) a[q] = _mm256_add_pd(a[q], _mm256_loadu_pd(x + 4 * q));
+        }
+      }
+      for (int q = 0; q < 8; ++q) _mm256_store_pd(acc + j + 4 * q, a[q]);
+    }
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = nv; j < nc; ++j) acc[j] += static_cast<double>(in[r * rs + j]);
+  }
+  for (int64_t j = 0; j < nc; ++j) out[j] = static_cast<T>(acc[j]);
+}
+
 template <typename T>
 bool sum_typed(const Loop& outer, const Loop& inner) {
   int64_t n = 0;
@@ -483,30 +634,13 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
     const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
     T* out = reinterpret_cast<T*>(outer.ptr[0]);
     const T* in = reinterpret_cast<const T*>(outer.ptr[1]);
-    int64_t j = 0;
-    for (; j + 8 <= no; j += 8) {
-      __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* x = in + r * rs + j;
-        if constexpr (sizeof(T) == 4) {
-          __m256 v = _mm256_loadu_ps(x);
-          a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-          a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-        } else {
-          a0 = _mm256_add_pd(a0, _mm256_loadu_pd(x));
-          a1 = _mm256_add_pd(a1, _mm256_loadu_pd(x + 4));
-        }
-      }
-      alignas(32) double lanes[8];
-      _mm256_store_pd(lanes, a0);
-      _mm256_store_pd(lanes + 4, a1);
-      for (int q = 0; q < 8; ++q) out[j + q] = static_cast<T>(lanes[q]);
-    }
-    for (; j < no; ++j) {
-      double acc = 0;
-      for (int64_t r = 0; r < rows; ++r) acc += static_cast<double>(in[r * rs + j]);
-      out[j] = static_cast<T>(acc);
-    }
+    const int64_t tasks = (no + kColTask - 1) / kColTask;
+    auto task = [&](int64_t t) {
+      const int64_t j0 = t * kColTask;
+      column_sums<T>(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
+    };
+    if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
+    else for (int64_t t = 0; t < tasks; ++t) task(t);
     return true;
   }
   return false;
@@ -522,8 +656,10 @@ void unary(UnaryOp op, DType dt, const Loop& l) {
 }
 
 void binary(BinaryOp op, DType dt, const Loop& l) {
-  if (dt == DType::Float32 && binary_float<float>(op, l)) return;
-  if (dt == DType::Float64 && binary_float<double>(op, l)) return;
+  if (dt == DType::Float32 && (binary_float<float>(op, l) || compare_float<float>(op, l))) return;
+  if (dt == DType::Float64 && (binary_float<double>(op, l) || compare_float<double>(op, l))) return;
+  if (dt == DType::Bool && op == BinaryOp::LogicalAnd) return logical_typed<BinaryOp::LogicalAnd>(l);
+  if (dt == DType::Bool && op == BinaryOp::LogicalOr) return logical_typed<BinaryOp::LogicalOr>(l);
   reference().binary(op, dt, l);
 }
 

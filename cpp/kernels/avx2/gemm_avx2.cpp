@@ -60,30 +60,12 @@ struct Vec<double> {
   }
 };
 
-// The micro-kernel (contract in gemm.h): a 6 x (2 W) tile in 12 accumulators; per k step
-// two loads of B, six broadcasts of A, twelve FMAs.
+// Writes the m_eff x n_eff part of a 6 x (2 W) register tile to C (= or +=).
 template <typename T>
-void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
-              bool accumulate) {
+inline void store_tile(const typename Vec<T>::R (&acc)[6][2], T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
+                       bool accumulate) {
   using V = Vec<T>;
   constexpr int W = V::W, MR = 6, NR = 2 * W;
-  typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
-                c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
-                c50 = V::zero(), c51 = V::zero();
-#pragma GCC unroll 4
-  for (int64_t p = 0; p < k; ++p) {
-    const typename V::R b0 = V::load(b), b1 = V::load(b + W);
-    typename V::R av;
-    av = V::bcast(a + 0), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
-    av = V::bcast(a + 1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
-    av = V::bcast(a + 2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
-    av = V::bcast(a + 3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
-    av = V::bcast(a + 4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
-    av = V::bcast(a + 5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
-    a += MR;
-    b += NR;
-  }
-  const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (csc == 1 && ne == NR) {  // full-width rows: vector stores
     for (int64_t i = 0; i < me; ++i) {
       T* ci = c + i * rsc;
@@ -111,6 +93,64 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
       T& dst = c[i * rsc + j * csc];
       dst = accumulate ? dst + tile[i * NR + j] : tile[i * NR + j];
     }
+}
+
+// The micro-kernel (contract in gemm.h): a 6 x (2 W) tile in 12 accumulators; per k step
+// two loads of B, six broadcasts of A, twelve FMAs.
+template <typename T>
+void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
+              bool accumulate) {
+  using V = Vec<T>;
+  constexpr int W = V::W, MR = 6, NR = 2 * W;
+  typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
+                c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
+                c50 = V::zero(), c51 = V::zero();
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < k; ++p) {
+    const typename V::R b0 = V::load(b), b1 = V::load(b + W);
+    typename V::R av;
+    av = V::bcast(a + 0), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
+    av = V::bcast(a + 1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
+    av = V::bcast(a + 2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
+    av = V::bcast(a + 3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
+    av = V::bcast(a + 4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
+    av = V::bcast(a + 5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
+}
+
+// The unpacked micro-kernel (contract in gemm.h): the same tile and FMA order as ukr_6x2w,
+// with A broadcast from its rows in place. Rows past m_eff repeat row m_eff - 1, so they
+// read only valid memory; their results are dropped by store_tile.
+template <typename T>
+void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
+               int64_t csc, int64_t me, int64_t ne, bool accumulate) {
+  using V = Vec<T>;
+  constexpr int W = V::W, MR = 6;
+  const int64_t o1 = std::min<int64_t>(1, me - 1) * rsa, o2 = std::min<int64_t>(2, me - 1) * rsa,
+                o3 = std::min<int64_t>(3, me - 1) * rsa, o4 = std::min<int64_t>(4, me - 1) * rsa,
+                o5 = std::min<int64_t>(5, me - 1) * rsa;
+  typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
+                c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
+                c50 = V::zero(), c51 = V::zero();
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < k; ++p) {
+    const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
+    typename V::R av;
+    av = V::bcast(a), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
+    av = V::bcast(a + o1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
+    av = V::bcast(a + o2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
+    av = V::bcast(a + o3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
+    av = V::bcast(a + o4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
+    av = V::bcast(a + o5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
+    a += csa;
+    b += ldb;
+  }
+  const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
 }
 
 // Small products (m n k < kSmallMNK): no packing. Returns false when the layout has no
@@ -195,14 +235,14 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     auto A = reinterpret_cast<const float*>(a), B = reinterpret_cast<const float*>(b);
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    blis::gemm_packed_f32(blis::kBlockingF32, &ukr_6x2w<float>, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc,
-                          accumulate);
+    static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>};
+    blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
     auto C = reinterpret_cast<double*>(c);
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    blis::gemm_packed_f64(blis::kBlockingF64, &ukr_6x2w<double>, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc,
-                          accumulate);
+    static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>};
+    blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   }
 }
 

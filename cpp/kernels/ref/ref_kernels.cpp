@@ -74,7 +74,7 @@ T unary_one(UnaryOp op, T x) {
       case UnaryOp::Abs: return std::fabs(x);
       case UnaryOp::Sin: return std::sin(x);
       case UnaryOp::Cos: return std::cos(x);
-      case UnaryOp::Sign: return std::isnan(x) ? x : T((x > 0) - (x < 0));
+      case UnaryOp::Sign: return T((x > 0) - (x < 0));  // sign(nan) == 0, as in PyTorch
       case UnaryOp::Reciprocal: return T(1) / x;
       case UnaryOp::LogicalNot: return x == T(0);
     }

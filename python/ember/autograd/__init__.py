@@ -26,8 +26,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
+from .function import Function, FunctionCtx, once_differentiable  # noqa: E402
+from .anomaly_mode import (  # noqa: E402
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
+)
 
 __all__ = [
-    "GradcheckError", "Node", "backward", "enable_grad", "grad", "gradcheck", "gradgradcheck", "no_grad",
-    "set_grad_enabled",
+    "Function", "FunctionCtx", "GradcheckError", "Node", "backward", "detect_anomaly", "enable_grad", "grad",
+    "gradcheck", "gradgradcheck", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "no_grad",
+    "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
 ]
