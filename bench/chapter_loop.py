@@ -5,7 +5,7 @@ counts at 1; PyTorch also gets torch.set_num_threads(1)), from the same data, ge
 once here. The parent asks the children for one 200-iteration run at a time, in turn,
 so the three share the machine's noise; it reports medians over rounds and the ratios.
 
-The ember and PyTorch loops are examples/train_mlp.py without printing, verbatim; the
+The ember and PyTorch loops run bench/chapter_step.py (examples/train_mlp.py's step without printing); the
 numpy loop is bench/numpy_chapter.py.
 
     python bench/chapter_loop.py              # 21 rounds
@@ -47,6 +47,8 @@ def _child(lib: str, path: str) -> None:
             torch.set_num_threads(1)
         else:
             import ember as torch
+        sys.path.insert(0, HERE)
+        from chapter_step import step
 
         def run():
             x, y = torch.tensor(data["x"]), torch.tensor(data["y"])
@@ -54,22 +56,9 @@ def _child(lib: str, path: str) -> None:
             w2 = torch.tensor(data["w2"], requires_grad=True)
             b1 = torch.tensor(data["b1"], requires_grad=True)
             b2 = torch.tensor(data["b2"], requires_grad=True)
-            learning_rate = 1e-4
             t0 = time.perf_counter()
-            # ---- examples/train_mlp.py's loop, without printing
-            for t in range(1, 201):
-                y_pred = x.mm(w1).add(b1).clamp(min=0).mm(w2).add(b2)
-                loss = (y_pred - y).pow(2).mean()
-                loss.backward()
-                with torch.no_grad():
-                    w1.sub_(learning_rate * w1.grad)
-                    w2.sub_(learning_rate * w2.grad)
-                    b1.sub_(learning_rate * b1.grad)
-                    b2.sub_(learning_rate * b2.grad)
-                    w1.grad.zero_()
-                    w2.grad.zero_()
-                    b1.grad.zero_()
-                    b2.grad.zero_()
+            for _ in range(200):  # examples/train_mlp.py's loop, without printing
+                loss = step(torch, x, y, w1, w2, b1, b2)
             return time.perf_counter() - t0, loss.item()
 
     run()  # warm up

@@ -20,6 +20,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "EMBE
 
 import ember as torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chapter_step import step  # noqa: E402
+
 
 def rss_kib() -> int:
     with open("/proc/self/status") as f:
@@ -43,22 +46,9 @@ def main() -> int:
     w2 = torch.randn(32, 1, requires_grad=True)
     b1 = torch.zeros(1, 32, requires_grad=True)
     b2 = torch.zeros(1, 1, requires_grad=True)
-    learning_rate = 1e-4
-
     samples = []
     for t in range(1, args.iterations + 1):
-        y_pred = x.mm(w1).add(b1).clamp(min=0).mm(w2).add(b2)
-        loss = (y_pred - y).pow(2).mean()
-        loss.backward()
-        with torch.no_grad():
-            w1.sub_(learning_rate * w1.grad)
-            w2.sub_(learning_rate * w2.grad)
-            b1.sub_(learning_rate * b1.grad)
-            b2.sub_(learning_rate * b2.grad)
-            w1.grad.zero_()
-            w2.grad.zero_()
-            b1.grad.zero_()
-            b2.grad.zero_()
+        step(torch, x, y, w1, w2, b1, b2)
         if t == args.baseline or t % (args.iterations // 10) == 0:
             samples.append((t, rss_kib()))
 
