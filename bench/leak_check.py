@@ -21,7 +21,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "EMBE
 import ember as torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from chapter_step import step  # noqa: E402
+from chapter_step import step
 
 
 def rss_kib() -> int:
