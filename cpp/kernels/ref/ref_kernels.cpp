@@ -106,15 +106,22 @@ void unary_ref(UnaryOp op, DType dt, const Loop& l) {
   });
 }
 
+// PyTorch's integer power: a negative exponent gives 0 (1 ** e is 1, (-1) ** e is +-1,
+// 0 ** e is 0); products wrap modulo 2^64 instead of overflowing (UB on signed T).
 template <typename T>
 T ipow(T base, T exp) {
-  T result = 1;
+  if (exp < 0) {
+    if (base == 1) return 1;
+    if (base == -1) return (exp & 1) ? T(-1) : T(1);
+    return 0;
+  }
+  uint64_t result = 1, b = static_cast<uint64_t>(base);
   while (exp > 0) {
-    if (exp & 1) result *= base;
-    base *= base;
+    if (exp & 1) result *= b;
+    b *= b;
     exp >>= 1;
   }
-  return result;
+  return static_cast<T>(result);
 }
 
 template <typename T>

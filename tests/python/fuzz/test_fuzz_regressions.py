@@ -44,6 +44,14 @@ REGRESSIONS = {
         "v0 = L.tensor(np.array(1.5), requires_grad=True)", "v1 = L.tensor(np.array(0.3))", "v2 = v0.pow(v1)",
         "v3 = v2.zero_()",
     ],
+    # integer powers with a negative exponent are 0, except 1 ** e = 1 and (-1) ** e = +-1
+    "int-pow-negative": [
+        "v0 = L.tensor(np.array([-3, -2, -1, 0, 1, 2, 3]))", "v1 = L.tensor(np.array([-1, -2, -3, -1, -5, -2, 0]))",
+        "v2 = 2 ** (v0 - 4)", "v3 = v0 ** v1", "v4 = v0.pow(v1 * 2)", "v5 = (-1) ** v1", "v6 = 0 ** v1",
+        "v7 = 1 ** v1", "v8 = (v0 > 0) ** v1",
+    ],
+    # integer powers wrap modulo 2^64 as PyTorch's do
+    "int-pow-wrap": ["v0 = L.tensor(np.array([2, 3, -3, 7]))", "v1 = v0 ** L.tensor(np.array([63, 64, 41, 100]))"],
     # writing in place into an expanded tensor is refused
     "inplace-on-expanded": ["v0 = L.tensor(np.ones((1, 1)))", "v1 = v0.expand((1, 2)).detach()", "v2 = v1.pow_(2)"],
     # a bool tensor may be clamped to an int64 result; sub with a Python bool is refused
