@@ -18,6 +18,12 @@ void both(py::module_& m, TensorClass& cls, const char* name, F f, const Extra&.
 
 int64_t work_of(T a) { return a.numel(); }
 
+// OP(a, b) with the GIL released when the operands are large (arguments converted first).
+#define EMBER_NOGIL2(OP, A, B)                                                                        \
+  ([&](const Tensor& x_, const Tensor& y_) {                                                          \
+    return maybe_without_gil(std::max(x_.numel(), y_.numel()), [&] { return (OP)(x_, y_); });        \
+  })(A, B)
+
 // & and | are the logical ops on bool tensors; on numbers PyTorch's are bitwise (2 & 1 == 0),
 // which ember does not have: refuse rather than answer logically.
 void check_bitwise(T x, T y, const char* op) {
@@ -48,17 +54,18 @@ py::object return_pair(const char* name, std::pair<Tensor, Tensor> p) {
 
 template <bool IsMax>
 py::object extreme(T a, py::handle dim, bool keepdim) {
-  if (dim.is_none()) return py::cast(IsMax ? max(a) : min(a));
+  if (dim.is_none()) return py::cast(maybe_without_gil(work_of(a), [&] { return IsMax ? max(a) : min(a); }));
   Tensor other;
   if (is_tensor(dim)) {
     other = dim.cast<Tensor>();
-    return py::cast(IsMax ? maximum(a, other) : minimum(a, other));
+    return py::cast(maybe_without_gil(std::max(a.numel(), other.numel()), [&] { return IsMax ? maximum(a, other) : minimum(a, other); }));
   }
   if (!PyIndex_Check(dim.ptr()))
     throw py::type_error(str(IsMax ? "max" : "min", "(): argument 'dim' must be int or a Tensor, not ",
                              Py_TYPE(dim.ptr())->tp_name));
   int64_t d = dim.cast<int64_t>();
-  return return_pair(IsMax ? "max" : "min", IsMax ? max(a, d, keepdim) : min(a, d, keepdim));
+  auto r = maybe_without_gil(work_of(a), [&] { return IsMax ? max(a, d, keepdim) : min(a, d, keepdim); });
+  return return_pair(IsMax ? "max" : "min", std::move(r));
 }
 
 std::optional<Scalar> opt_scalar(py::handle h, const char* op) {
@@ -68,16 +75,19 @@ std::optional<Scalar> opt_scalar(py::handle h, const char* op) {
 
 Tensor clamp_any(T a, py::handle lo, py::handle hi) {
   bool tensor_bounds = is_tensor(lo) || is_tensor(hi);
-  if (!tensor_bounds) return clamp(a, opt_scalar(lo, "clamp"), opt_scalar(hi, "clamp"));
+  if (!tensor_bounds) {
+    auto l = opt_scalar(lo, "clamp"), h = opt_scalar(hi, "clamp");
+    return maybe_without_gil(work_of(a), [&] { return clamp(a, l, h); });
+  }
   Tensor tl = lo.is_none() ? Tensor() : operand(lo, "clamp");
   Tensor th = hi.is_none() ? Tensor() : operand(hi, "clamp");
-  return clamp(a, tl, th);
+  return maybe_without_gil(work_of(a), [&] { return clamp(a, tl, th); });
 }
 
 Tensor pow_any(T a, py::handle e) {
   Scalar s;
-  if (try_scalar(e, s)) return pow(a, s);
-  return pow(a, operand(e, "pow"));
+  if (try_scalar(e, s)) return maybe_without_gil(work_of(a), [&] { return pow(a, s); });
+  return EMBER_NOGIL2(static_cast<Tensor (*)(const Tensor&, const Tensor&)>(pow), a, operand(e, "pow"));
 }
 
 std::vector<int64_t> shape_vec(const Shape& s) { return std::vector<int64_t>(s.begin(), s.end()); }
@@ -192,23 +202,26 @@ void init_ops(py::module_& m, TensorClass& cls) {
     Tensor bt = operand(b, "div");
     return maybe_without_gil(work_of(a), [&] { return div(a, bt); });
   }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none());
-  both(m, cls, "true_divide", [](T a, py::handle b) { return div(a, operand(b, "true_divide")); }, py::arg("other"));
-  m.def("div", [](py::handle a, T b) { return div(operand(a, "div"), b); }, py::arg("input"), py::arg("other"));
-  m.def("true_divide", [](py::handle a, T b) { return div(operand(a, "true_divide"), b); }, py::arg("input"),
+  both(m, cls, "true_divide", [](T a, py::handle b) { return EMBER_NOGIL2(div, a, operand(b, "true_divide")); }, py::arg("other"));
+  m.def("div", [](py::handle a, T b) { return EMBER_NOGIL2(div, operand(a, "div"), b); }, py::arg("input"), py::arg("other"));
+  m.def("true_divide", [](py::handle a, T b) { return EMBER_NOGIL2(div, operand(a, "true_divide"), b); }, py::arg("input"),
         py::arg("other"));
   both(m, cls, "pow", [](T a, py::handle e) { return pow_any(a, e); }, py::arg("exponent"));
-  m.def("pow", [](py::handle base, T e) { return pow(scalar(base, "pow"), e); }, py::arg("self"), py::arg("exponent"));
-  both(m, cls, "maximum", [](T a, T b) { return maximum(a, b); }, py::arg("other"));
-  both(m, cls, "minimum", [](T a, T b) { return minimum(a, b); }, py::arg("other"));
-  both(m, cls, "eq", [](T a, py::handle b) { return eq(a, operand(b, "eq")); }, py::arg("other"));
-  both(m, cls, "ne", [](T a, py::handle b) { return ne(a, operand(b, "ne")); }, py::arg("other"));
-  both(m, cls, "lt", [](T a, py::handle b) { return lt(a, operand(b, "lt")); }, py::arg("other"));
-  both(m, cls, "le", [](T a, py::handle b) { return le(a, operand(b, "le")); }, py::arg("other"));
-  both(m, cls, "gt", [](T a, py::handle b) { return gt(a, operand(b, "gt")); }, py::arg("other"));
-  both(m, cls, "ge", [](T a, py::handle b) { return ge(a, operand(b, "ge")); }, py::arg("other"));
-  both(m, cls, "logical_and", [](T a, T b) { return logical_and(a, b); }, py::arg("other"));
-  both(m, cls, "logical_or", [](T a, T b) { return logical_or(a, b); }, py::arg("other"));
-  both(m, cls, "logical_not", [](T a) { return logical_not(a); });
+  m.def("pow", [](py::handle base, T e) {
+    Scalar s = scalar(base, "pow");
+    return maybe_without_gil(work_of(e), [&] { return pow(s, e); });
+  }, py::arg("self"), py::arg("exponent"));
+  both(m, cls, "maximum", [](T a, T b) { return EMBER_NOGIL2(maximum, a, b); }, py::arg("other"));
+  both(m, cls, "minimum", [](T a, T b) { return EMBER_NOGIL2(minimum, a, b); }, py::arg("other"));
+  both(m, cls, "eq", [](T a, py::handle b) { return EMBER_NOGIL2(eq, a, operand(b, "eq")); }, py::arg("other"));
+  both(m, cls, "ne", [](T a, py::handle b) { return EMBER_NOGIL2(ne, a, operand(b, "ne")); }, py::arg("other"));
+  both(m, cls, "lt", [](T a, py::handle b) { return EMBER_NOGIL2(lt, a, operand(b, "lt")); }, py::arg("other"));
+  both(m, cls, "le", [](T a, py::handle b) { return EMBER_NOGIL2(le, a, operand(b, "le")); }, py::arg("other"));
+  both(m, cls, "gt", [](T a, py::handle b) { return EMBER_NOGIL2(gt, a, operand(b, "gt")); }, py::arg("other"));
+  both(m, cls, "ge", [](T a, py::handle b) { return EMBER_NOGIL2(ge, a, operand(b, "ge")); }, py::arg("other"));
+  both(m, cls, "logical_and", [](T a, T b) { return EMBER_NOGIL2(logical_and, a, b); }, py::arg("other"));
+  both(m, cls, "logical_or", [](T a, T b) { return EMBER_NOGIL2(logical_or, a, b); }, py::arg("other"));
+  both(m, cls, "logical_not", [](T a) { return maybe_without_gil(work_of(a), [&] { return logical_not(a); }); });
 
   // ---- unary math
 #define EMBER_UNARY(NAME) both(m, cls, #NAME, [](T a) { return maybe_without_gil(work_of(a), [&] { return NAME(a); }); })
@@ -225,24 +238,30 @@ void init_ops(py::module_& m, TensorClass& cls) {
   EMBER_UNARY(sign);
   EMBER_UNARY(reciprocal);
 #undef EMBER_UNARY
-  both(m, cls, "negative", [](T a) { return neg(a); });
+  both(m, cls, "negative", [](T a) { return maybe_without_gil(work_of(a), [&] { return neg(a); }); });
   both(m, cls, "clamp", [](T a, py::handle lo, py::handle hi) { return clamp_any(a, lo, hi); },
        py::arg("min") = py::none(), py::arg("max") = py::none());
   both(m, cls, "clip", [](T a, py::handle lo, py::handle hi) { return clamp_any(a, lo, hi); },
        py::arg("min") = py::none(), py::arg("max") = py::none());
-  m.def("where", [](T cond, py::handle a, py::handle b) { return where(cond, operand(a, "where"), operand(b, "where")); },
+  m.def("where", [](T cond, py::handle a, py::handle b) {
+    Tensor x = operand(a, "where"), y = operand(b, "where");
+    return maybe_without_gil(work_of(cond), [&] { return where(cond, x, y); });
+  },
         py::arg("condition"), py::arg("input"), py::arg("other"));
-  cls.def("where", [](T self, T cond, py::handle other) { return where(cond, self, operand(other, "where")); },
+  cls.def("where", [](T self, T cond, py::handle other) {
+    Tensor y = operand(other, "where");
+    return maybe_without_gil(work_of(cond), [&] { return where(cond, self, y); });
+  },
           py::arg("condition"), py::arg("other"));
 
   // ---- reductions
   both(m, cls, "sum", [](T a, py::handle dim, bool keepdim, std::optional<DType> dtype) {
-    if (dim.is_none()) return sum(a, dtype);
+    if (dim.is_none()) return maybe_without_gil(work_of(a), [&] { return sum(a, dtype); });
     auto dims = dims_arg(dim, "sum");
     return maybe_without_gil(work_of(a), [&] { return sum(a, dims, keepdim, dtype); });
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
   both(m, cls, "mean", [](T a, py::handle dim, bool keepdim, std::optional<DType> dtype) {
-    if (dim.is_none()) return mean(a, dtype);
+    if (dim.is_none()) return maybe_without_gil(work_of(a), [&] { return mean(a, dtype); });
     auto dims = dims_arg(dim, "mean");
     return maybe_without_gil(work_of(a), [&] { return mean(a, dims, keepdim, dtype); });
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none());
@@ -250,16 +269,16 @@ void init_ops(py::module_& m, TensorClass& cls) {
        py::arg("dim") = py::none(), py::arg("keepdim") = false);
   both(m, cls, "min", [](T a, py::handle dim, bool keepdim) { return extreme<false>(a, dim, keepdim); },
        py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  both(m, cls, "argmax", [](T a, std::optional<int64_t> dim, bool keepdim) { return argmax(a, dim, keepdim); },
+  both(m, cls, "argmax", [](T a, std::optional<int64_t> dim, bool keepdim) { return maybe_without_gil(work_of(a), [&] { return argmax(a, dim, keepdim); }); },
        py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  both(m, cls, "argmin", [](T a, std::optional<int64_t> dim, bool keepdim) { return argmin(a, dim, keepdim); },
+  both(m, cls, "argmin", [](T a, std::optional<int64_t> dim, bool keepdim) { return maybe_without_gil(work_of(a), [&] { return argmin(a, dim, keepdim); }); },
        py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
   // ---- linear algebra
   auto gemm_work = [](T a, T b) { return a.numel() * (b.dim() ? b.shape()[b.dim() - 1] : 1); };
   both(m, cls, "mm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return mm(a, b); }); }, py::arg("mat2"));
-  both(m, cls, "mv", [](T a, T v) { return mv(a, v); }, py::arg("vec"));
-  both(m, cls, "dot", [](T a, T b) { return dot(a, b); }, py::arg("other"));
+  both(m, cls, "mv", [](T a, T v) { return EMBER_NOGIL2(mv, a, v); }, py::arg("vec"));
+  both(m, cls, "dot", [](T a, T b) { return EMBER_NOGIL2(dot, a, b); }, py::arg("other"));
   both(m, cls, "bmm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return bmm(a, b); }); }, py::arg("mat2"));
   both(m, cls, "matmul", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return matmul(a, b); }); },
        py::arg("other"));
@@ -299,14 +318,16 @@ void init_ops(py::module_& m, TensorClass& cls) {
   cls.def("expand_as", [](T a, T o) { return expand(a, shape_vec(o.shape())); }, py::arg("other"));
   both(m, cls, "flatten", [](T a, int64_t s, int64_t e) { return flatten(a, s, e); }, py::arg("start_dim") = 0,
        py::arg("end_dim") = -1);
-  cls.def("contiguous", [](T a) { return contiguous(a); });
-  both(m, cls, "clone", [](T a) { return clone(a); });
+  cls.def("contiguous", [](T a) { return maybe_without_gil(work_of(a), [&] { return contiguous(a); }); });
+  both(m, cls, "clone", [](T a) { return maybe_without_gil(work_of(a), [&] { return clone(a); }); });
   both(m, cls, "detach", [](T a) { return detach(a); });
   cls.def("float", [](T a) { return to_dtype(a, DType::Float32); });
   cls.def("double", [](T a) { return to_dtype(a, DType::Float64); });
   cls.def("long", [](T a) { return to_dtype(a, DType::Int64); });
   cls.def("bool", [](T a) { return to_dtype(a, DType::Bool); });
-  cls.def("_to_dtype", [](T a, DType dt, bool copy) { return copy && a.dtype() == dt ? clone(a) : to_dtype(a, dt); });
+  cls.def("_to_dtype", [](T a, DType dt, bool copy) {
+    return maybe_without_gil(work_of(a), [&] { return copy && a.dtype() == dt ? clone(a) : to_dtype(a, dt); });
+  });
 
   // ---- in-place (return self, the same Python object)
   cls.def("add_", [](py::object self, py::handle b, py::handle alpha) {
@@ -337,12 +358,14 @@ void init_ops(py::module_& m, TensorClass& cls) {
   }, py::arg("other"));
   cls.def("pow_", [](py::object self, py::handle e) {
     Tensor a = self.cast<Tensor>();
-    pow_(a, scalar(e, "pow_"));
+    Scalar s = scalar(e, "pow_");
+    maybe_without_gil(work_of(a), [&] { pow_(a, s); });
     return self;
   }, py::arg("exponent"));
   cls.def("clamp_", [](py::object self, py::handle lo, py::handle hi) {
     Tensor a = self.cast<Tensor>();
-    clamp_(a, opt_scalar(lo, "clamp_"), opt_scalar(hi, "clamp_"));
+    auto l = opt_scalar(lo, "clamp_"), h = opt_scalar(hi, "clamp_");
+    maybe_without_gil(work_of(a), [&] { clamp_(a, l, h); });
     return self;
   }, py::arg("min") = py::none(), py::arg("max") = py::none());
   cls.def("zero_", [](py::object self) {
@@ -380,20 +403,24 @@ void init_ops(py::module_& m, TensorClass& cls) {
   });
   cls.def("__pow__", [](py::handle a, py::handle b) -> py::object {
     Scalar s;
-    if (try_scalar(b, s)) return py::cast(pow(a.cast<Tensor>(), s));
+    if (try_scalar(b, s)) {
+      Tensor x = a.cast<Tensor>();
+      return py::cast(maybe_without_gil(work_of(x), [&] { return pow(x, s); }));
+    }
     return binary_operator(a, b, [](T x, T y) { return pow(x, y); });
   });
   cls.def("__rpow__", [](py::handle a, py::handle b) -> py::object {
     Scalar s;
     if (!try_scalar(b, s)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-    return py::cast(pow(s, a.cast<Tensor>()));
+    Tensor x = a.cast<Tensor>();
+    return py::cast(maybe_without_gil(work_of(x), [&] { return pow(s, x); }));
   });
   cls.def("__matmul__", [](py::handle a, py::handle b) -> py::object {
     if (!is_tensor(b)) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     Tensor x = a.cast<Tensor>(), y = b.cast<Tensor>();
     return py::cast(maybe_without_gil(x.numel() * (y.dim() ? y.shape()[y.dim() - 1] : 1), [&] { return matmul(x, y); }));
   });
-  cls.def("__neg__", [](T a) { return neg(a); });
+  cls.def("__neg__", [](T a) { return maybe_without_gil(work_of(a), [&] { return neg(a); }); });
   cls.def("__pos__", [](T a) { return a; });
   cls.def("__abs__", [](T a) { return abs(a); });
   cls.def("__invert__", [](T a) {
