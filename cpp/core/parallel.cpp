@@ -1,5 +1,7 @@
 #include "core/parallel.h"
 
+#include "core/interrupt.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -15,6 +17,9 @@ namespace ember::parallel {
 namespace {
 
 thread_local bool t_in_task = false;
+thread_local bool t_worker = false;
+// The cancel flag of the job whose task this thread is running, if any.
+thread_local const std::atomic<bool>* t_cancel = nullptr;
 
 // Spin iterations (~1 ms) before an idle worker sleeps on the condition variable.
 constexpr int kSpin = 40000;
@@ -71,6 +76,7 @@ class Pool {
       exited_ = 0;
       open_ = true;
       error_ = nullptr;
+      cancel_.store(false, std::memory_order_relaxed);
       generation_.store(generation_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
     cv_.notify_all();
@@ -82,6 +88,12 @@ class Pool {
     while (exited_ != joined_) {
       lk.unlock();
       for (int spin = 0; spin < 64; ++spin) cpu_relax();
+      // The helpers may still run long tasks: a Ctrl-C meanwhile cancels them.
+      try {
+        interrupt::check();
+      } catch (...) {
+        fail(std::current_exception());
+      }
       lk.lock();
     }
     if (error_) std::rethrow_exception(error_);
@@ -100,19 +112,28 @@ class Pool {
     t_in_task = was;
   }
 
+  // Records the job's first error and cancels the rest of the job.
+  void fail(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!error_) error_ = e;
+    cancel_.store(true, std::memory_order_relaxed);
+  }
+
   void work() {
     const bool was = t_in_task;
+    const std::atomic<bool>* was_cancel = t_cancel;
     t_in_task = true;
-    for (;;) {
+    t_cancel = &cancel_;
+    while (!cancel_.load(std::memory_order_relaxed)) {
       int64_t i = next_.fetch_add(1, std::memory_order_relaxed);
       if (i >= n_) break;
       try {
         fn_(ctx_, i);
       } catch (...) {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (!error_) error_ = std::current_exception();
+        fail(std::current_exception());
       }
     }
+    t_cancel = was_cancel;
     t_in_task = was;
   }
 
@@ -125,6 +146,7 @@ class Pool {
   }
 
   void worker_loop(int id, uint64_t seen) {
+    t_worker = true;
     for (;;) {
       // Spin for the next job (about 1 ms: waking a sleeping thread costs ~0.2 ms on a VM),
       // then sleep.
@@ -156,6 +178,7 @@ class Pool {
   void* ctx_ = nullptr;
   int64_t n_ = 0;
   std::atomic<int64_t> next_{0};
+  std::atomic<bool> cancel_{false};
   std::exception_ptr error_;
 };
 
@@ -170,6 +193,8 @@ Pool& pool() {
 int get_num_threads() { return pool().num_threads(); }
 void set_num_threads(int n) { pool().set_num_threads(n); }
 bool in_parallel_region() { return t_in_task; }
+bool is_worker_thread() { return t_worker; }
+bool job_cancelled() { return t_cancel && t_cancel->load(std::memory_order_relaxed); }
 void parallel_for_raw(int64_t n, void (*fn)(void*, int64_t), void* ctx) { pool().run(n, fn, ctx); }
 
 }  // namespace ember::parallel

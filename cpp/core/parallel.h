@@ -10,6 +10,10 @@
 // set_num_threads. A parallel_for issued from inside a task, or while another thread is
 // using the pool, runs serially on the calling thread.
 //
+// A task that throws cancels its job: tasks not yet started are skipped, running tasks
+// see job_cancelled() (interrupt::poll checks it at block boundaries), and the first
+// exception is rethrown on the calling thread once every helper has left the job.
+//
 // Small work must not wake the pool: callers compare their work with a threshold first.
 #pragma once
 
@@ -25,6 +29,10 @@ int get_num_threads();
 void set_num_threads(int n);
 // True inside a parallel_for task.
 bool in_parallel_region();
+// True on the pool's own worker threads.
+bool is_worker_thread();
+// True inside a task of a job that a failed (or interrupted) task has cancelled.
+bool job_cancelled();
 
 // Type-erased form of parallel_for: fn(ctx, i) for i in [0, n).
 void parallel_for_raw(int64_t n, void (*fn)(void* ctx, int64_t i), void* ctx);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "core/interrupt.h"
 #include "core/parallel.h"
 
 namespace ember::kernels::blis {
@@ -160,6 +161,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         for (int64_t i0 = 0; i0 < mc; i0 += MR)
           kr.ukr(kc, apack + i0 * kc, bp, c + (ic + i0) * rsc + (jc + j0) * csc, rsc, csc, std::min(MR, mc - i0), ne,
                  acc);
+        interrupt::poll(mc * kc * ne);
       }
     };
     // One thread: loop 4 outside loop 3, so a KC step's B panel is reused from the cache by
@@ -212,6 +214,7 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
         for (int64_t i0 = i_begin; i0 < i_end; i0 += MR)
           kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, c + i0 * rsc + j0 * csc, rsc, csc,
                   std::min(MR, i_end - i0), ne, acc);
+        interrupt::poll((i_end - i_begin) * kc * ne);
       }
     }
   };
@@ -225,9 +228,32 @@ bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
   return m * n * k <= kSupMNK;
 }
 
+// The interrupt handler may run Python code that multiplies matrices on this thread in
+// the middle of a product: the nested product then packs into buffers of its own.
+thread_local int t_depth = 0;
+struct Reentry {
+  Scratch saved[4];
+  bool nested;
+  Reentry() : nested(t_depth++ > 0) {
+    if (nested) swap();
+  }
+  ~Reentry() {
+    --t_depth;
+    if (nested) swap();  // the nested buffers end up in `saved`, freed here
+  }
+  void swap() {
+    Scratch* live[4] = {&t_pack_a, &t_pack_b, &t_flags, &t_sup_b};
+    for (int i = 0; i < 4; ++i) {
+      std::swap(saved[i].p, live[i]->p);
+      std::swap(saved[i].cap, live[i]->cap);
+    }
+  }
+};
+
 template <typename T>
 void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
               const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+  Reentry reentry;
   if (prefer_sup(kr.bs, m, n, k)) {
     // C^T = B^T A^T when that makes B row-major (A column-major, B not), or when both are
     // row-major either way and the transposed tile grid wastes less of the MR x NR tiles.

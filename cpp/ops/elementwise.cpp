@@ -2,6 +2,7 @@
 // in-place family. Each forward sits next to its backward node.
 #include <cmath>
 
+#include "core/interrupt.h"
 #include "ops/op_helpers.h"
 
 namespace ember {
@@ -34,6 +35,7 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   if (dst.numel() == 0) return;
   LoopBuilder lb(dst.shape());
   lb.add(dst).add(src);
+  interrupt::NoInterrupt whole;  // dst is someone's tensor: never leave it half-copied
   kernels::active().cast_copy(dst.dtype(), src.dtype(), lb.build());
 }
 
@@ -728,6 +730,7 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
   if (self.numel() > 0) {
     LoopBuilder lb(shape);
     lb.add(self).add(self).add(oc);
+    interrupt::NoInterrupt whole;  // writes into self
     kernels::active().binary(op, dt, lb.build());
   }
   self->bump_version();
@@ -830,6 +833,7 @@ Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_n
   if (self.numel() > 0) {
     LoopBuilder lb(self.shape());
     lb.add(self);
+    interrupt::NoInterrupt whole;  // writes into self
     kernels::active().fill(self.dtype(), lb.build(), detail::scalar_value(value));
   }
   self->bump_version();

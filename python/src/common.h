@@ -81,6 +81,10 @@ int traverse_py_node(const Node& n, visitproc visit, void* arg);
 py::object node_to_py(const std::shared_ptr<Node>& n);
 void init_convert(py::module_& m);
 void init_backend(py::module_& m);
+void init_interrupt(py::module_& m);  // interrupt_bind.cpp: Ctrl-C in long kernels
+// Raises (PyErr_Restore) the error a signal handler raised during the op that is now
+// unwinding; false if there is none.
+bool restore_interrupt();
 
 // Python data (nested sequences, numbers, numpy arrays, tensors) to a new tensor.
 Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);

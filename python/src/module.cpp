@@ -1,13 +1,18 @@
 // ember._C: the pybind11 module. Each init_* binds one area.
 #include "common.h"
+#include "core/interrupt.h"
 
 namespace ember::py_bind {
 namespace {
 
 void register_errors() {
   py::register_exception_translator([](std::exception_ptr p) {
+    // Ctrl-C during the op: KeyboardInterrupt, whatever the C++ exception that unwound it.
+    if (restore_interrupt()) return;
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const ember::interrupt::Interrupted&) {
+      PyErr_SetNone(PyExc_KeyboardInterrupt);
     } catch (const ember::Error& e) {
       PyObject* type = PyExc_RuntimeError;
       switch (e.kind()) {
@@ -40,4 +45,5 @@ PYBIND11_MODULE(_C, m) {
   init_hooks(m);
   init_function(m);
   init_backend(m);
+  init_interrupt(m);
 }

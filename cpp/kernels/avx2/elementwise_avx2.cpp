@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/interrupt.h"
 #include "core/parallel.h"
 #include "kernels/avx2/avx2.h"
 
@@ -48,6 +49,7 @@ void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
   int64_t idx[64] = {0};
   for (;;) {
     inner(p, step, n);
+    interrupt::poll(n);
     int d = nd - 2;
     for (; d >= 0; --d) {
       for (int k = 0; k < N; ++k) p[k] += l.strides[k][d] * static_cast<int64_t>(isz[k]);
@@ -61,16 +63,24 @@ void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
 
 // Runs run(offset, count) over [0, n): in pool chunks when n is long and we are not
 // already inside a task.
+// Long runs go in chunks on one thread too, so that interrupts are polled between them.
 template <typename Run>
 void maybe_parallel(int64_t n, Run run) {
-  if (n < kParallelElems || parallel::get_num_threads() == 1 || parallel::in_parallel_region()) {
+  if (n < kParallelElems) {
     run(0, n);
     return;
   }
-  parallel::parallel_for((n + kChunk - 1) / kChunk, [&](int64_t t) {
-    const int64_t b = t * kChunk;
-    run(b, std::min(kChunk, n - b));
-  });
+  auto chunk = [&](int64_t t) {
+    const int64_t b = t * kChunk, cnt = std::min(kChunk, n - b);
+    run(b, cnt);
+    interrupt::poll(cnt);
+  };
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (parallel::get_num_threads() == 1 || parallel::in_parallel_region()) {
+    for (int64_t t = 0; t < chunks; ++t) chunk(t);
+    return;
+  }
+  parallel::parallel_for(chunks, chunk);
 }
 
 template <typename T>
@@ -563,7 +573,11 @@ double sum_contiguous(const T* x, int64_t n) {
     heap.reset(new double[nb]);
     partial = heap.get();
   }
-  auto block = [&](int64_t b) { partial[b] = sum_block(x + b * kSumBlock, std::min(kSumBlock, n - b * kSumBlock)); };
+  auto block = [&](int64_t b) {
+    const int64_t cnt = std::min(kSumBlock, n - b * kSumBlock);
+    partial[b] = sum_block(x + b * kSumBlock, cnt);
+    interrupt::poll(cnt);
+  };
   if (n >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(nb, block);
   else for (int64_t b = 0; b < nb; ++b) block(b);
   double r = 0;
@@ -623,8 +637,10 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
   if (inner_contiguous(inner, n)) {
     const size_t isz[2] = {sizeof(T), sizeof(T)};
     nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
-      for (int64_t o = 0; o < no; ++o)
+      for (int64_t o = 0; o < no; ++o) {
         st<T>(po[0] + o * so[0], static_cast<T>(sum_contiguous(reinterpret_cast<const T*>(po[1] + o * so[1]), n)));
+        interrupt::poll(n);
+      }
     });
     return true;
   }
@@ -638,6 +654,7 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
     auto task = [&](int64_t t) {
       const int64_t j0 = t * kColTask;
       column_sums<T>(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
+      interrupt::poll(rows * std::min(kColTask, no - j0));
     };
     if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
     else for (int64_t t = 0; t < tasks; ++t) task(t);
