@@ -58,7 +58,7 @@ variable_list grad_list(py::handle h, size_t n, const char* op) {
 }  // namespace
 
 void init_autograd(py::module_& m) {
-  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node", py::custom_type_setup(&node_gc_setup))
       .def("name", &Node::name)
       .def_property_readonly("next_functions", &next_functions)
       .def_property_readonly("variable", [](const Node& n) -> Tensor {

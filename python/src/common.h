@@ -73,6 +73,8 @@ void init_function(py::module_& m);  // function_bind.cpp (autograd.Function), a
 // Makes Tensor a GC type whose traverse reports the Python objects its autograd state
 // keeps alive (hooks, custom Function contexts), so cycles through them are collected.
 void tensor_gc_setup(PyHeapTypeObject* heap_type);
+// The same for the Python objects of nodes (grad_fn): hooks on a node that refer to it.
+void node_gc_setup(PyHeapTypeObject* heap_type);
 // Has the collector track this Tensor object (see hooks_bind.cpp for when and why).
 void gc_track_tensor(py::handle h);
 // Visits the Python objects a Python-defined node (autograd.Function) owns; 0 for others.

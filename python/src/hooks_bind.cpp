@@ -268,6 +268,37 @@ int tensor_clear(PyObject* self) {
   return 0;
 }
 
+// The Python object of a C++ node (y.grad_fn) makes the same kind of cycle when a hook on
+// the node refers to it (n.register_hook(lambda gi, go: n ...)): Python object -> Node ->
+// hooks -> callable -> Python object. Its traverse reports the node's hooks when it is
+// the node's only owner (as for tensors: the tensor whose grad_fn it is would otherwise
+// keep it alive from outside the collector's view).
+const std::shared_ptr<Node>* sole_node(PyObject* self) {
+  auto vh = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+  if (!vh.holder_constructed()) return nullptr;
+  const auto& n = vh.holder<std::shared_ptr<Node>>();
+  return n && n.use_count() == 1 ? &n : nullptr;
+}
+
+int node_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  const auto* n = sole_node(self);
+  if (!n) return 0;
+  VisitArg va{visit, arg};
+  if (NodeHooks* h = (*n)->hooks()) {
+    if (int r = h->tensor_pre.traverse(&visit_trampoline, &va)) return r;
+    if (int r = h->pre.traverse(&visit_trampoline, &va)) return r;
+    if (int r = h->post.traverse(&visit_trampoline, &va)) return r;
+  }
+  return traverse_py_node(**n, visit, arg);
+}
+
+int node_clear(PyObject* self) {
+  const auto* n = sole_node(self);
+  if (n && (*n)->hooks()) *(*n)->hooks() = NodeHooks();
+  return 0;
+}
+
 // Tensors start untracked by the collector (tracking every tensor costs ~30 ns per op on
 // tiny tensors); a tensor is tracked once it can be part of such a cycle: when a hook is
 // registered on it, when its grad_fn is read (to register node hooks), and when it is a
@@ -287,6 +318,13 @@ void tensor_gc_setup(PyHeapTypeObject* heap_type) {
   type->tp_traverse = &tensor_traverse;
   type->tp_clear = &tensor_clear;
   type->tp_alloc = &tensor_alloc;
+}
+
+void node_gc_setup(PyHeapTypeObject* heap_type) {
+  PyTypeObject* type = &heap_type->ht_type;
+  type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+  type->tp_traverse = &node_traverse;
+  type->tp_clear = &node_clear;
 }
 
 void gc_track_tensor(py::handle h) {
