@@ -179,15 +179,12 @@ Tensor index(const Tensor& self, py::handle idx) {
       if (s->stop != Py_None) stop = as_index(s->stop);
       if (s->step != Py_None) step = as_index(s->step);
       if (step <= 0) throw Error(ErrorKind::Value, "step must be greater than zero");
-      int64_t size = r.shape()[dim];
-      int64_t b = start.value_or(0), e = stop.value_or(size);
-      if (b < 0) b += size;
-      if (e < 0) e += size;
-      b = std::clamp<int64_t>(b, 0, size);
-      e = std::clamp<int64_t>(e, 0, size);
+      const int64_t size = r.shape()[dim];
       // A slice covering the whole dim is skipped, as in PyTorch, unless it is the whole index (x[:]).
-      // PyTorch tests the start as written: x[:, -n:] is a SliceBackward0 even though it covers all.
-      if (!(start.value_or(0) == 0 && e == size && step == 1) || !py::isinstance<py::tuple>(idx)) {
+      // PyTorch tests the bounds as written: x[:, -n:] and, on an empty dim, x[:, :-1] are
+      // SliceBackward0 although they cover it all; a stop past the end still skips.
+      const bool covers = start.value_or(0) == 0 && (!stop || *stop >= size) && step == 1;
+      if (!covers || !py::isinstance<py::tuple>(idx)) {
         r = slice(r, dim, start, stop, step);
         changed = true;
       }

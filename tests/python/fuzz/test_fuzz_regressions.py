@@ -52,6 +52,9 @@ REGRESSIONS = {
     ],
     # integer powers wrap modulo 2^64 as PyTorch's do
     "int-pow-wrap": ["v0 = L.tensor(np.array([2, 3, -3, 7]))", "v1 = v0 ** L.tensor(np.array([63, 64, 41, 100]))"],
+    # ... and so is a negative stop on an empty dim (the normalized slice covers it)
+    "slice-negative-stop-empty": ["v0 = L.tensor(np.ones((1, 0)), requires_grad=True)", "v1 = v0[0, :-1]",
+                                  "v2 = v0[:, :-5]", "v3 = v0[:, 0:0]", "v4 = v0[0, :7]"],
     # writing in place into an expanded tensor is refused
     "inplace-on-expanded": ["v0 = L.tensor(np.ones((1, 1)))", "v1 = v0.expand((1, 2)).detach()", "v2 = v1.pow_(2)"],
     # a bool tensor may be clamped to an int64 result; sub with a Python bool is refused
