@@ -92,6 +92,7 @@ TEST_F(Interrupt, ElementwiseAndReductionsStop) {
   EXPECT_THROW(add(x, x), interrupt::Interrupted);
   arm(1);
   EXPECT_THROW(sum(x), interrupt::Interrupted);
+  interrupt::set_handler(nullptr);
   for (const kernels::KernelTable* t : {&kernels::reference(), kernels::avx2_table()}) {
     if (!t) continue;
     Tensor out = zeros(x.shape(), DType::Float32);
@@ -106,6 +107,7 @@ TEST_F(Interrupt, ElementwiseAndReductionsStop) {
     l.strides[0] = l.strides[1] = l.strides[2] = s.data();
     arm(1);
     EXPECT_THROW(t->binary(kernels::BinaryOp::Mul, DType::Float32, l), interrupt::Interrupted) << t->name;
+    interrupt::set_handler(nullptr);
   }
   interrupt::set_handler(nullptr);
   EXPECT_DOUBLE_EQ(test::item(sum(add(x, x))), 2 * test::item(sum(x)));
