@@ -708,7 +708,7 @@ Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor
   }
   detail::check_can_cast(r.dtype(), self.dtype(), op);
   detail::copy_into(self, r);
-  self->bump_version();
+  self->bump_version(op);
   if (record) detail::rebase_history(self, r.grad_fn(), r.output_nr());
   return self;
 }
@@ -730,7 +730,7 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
     lb.add(self).add(self).add(oc);
     kernels::active().binary(op, dt, lb.build());
   }
-  self->bump_version();
+  self->bump_version(name);
   return true;
 }
 
@@ -814,7 +814,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   } else {
     detail::copy_into(self, src);
   }
-  self->bump_version();
+  self->bump_version("copy_");
   if (record) {
     auto n = std::make_shared<CopyBackwards>();
     n->add_input(self);
@@ -832,7 +832,7 @@ Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_n
     lb.add(self);
     kernels::active().fill(self.dtype(), lb.build(), detail::scalar_value(value));
   }
-  self->bump_version();
+  self->bump_version(op);
   if (GradMode::is_enabled() && self.requires_grad()) {
     auto n = std::make_shared<FillBackward>(node_name);
     n->add_input(self);
@@ -862,7 +862,7 @@ Tensor& fill_(Tensor& self, const Tensor& value) {
   detail::check_inplace(self, "fill_", {&value});
   Tensor v = contiguous_copy(value);  // value may alias self
   detail::copy_into(self, v);
-  self->bump_version();
+  self->bump_version("fill_");
   if (GradMode::is_enabled() && (self.requires_grad() || value.requires_grad())) {
     auto n = std::make_shared<FillBackward3>();
     n->add_input(self);

@@ -67,6 +67,7 @@ void init_autograd(py::module_& m) {
         return acc->variable();
       })
       .def_property_readonly("_sequence_nr", &Node::sequence_nr)
+      .def_property_readonly("creation_site", &creation_site)
       .def("__repr__", [](py::handle self) {
         std::ostringstream os;
         os << "<" << self.cast<const Node&>().name() << " object at 0x" << std::hex
@@ -84,6 +85,7 @@ void init_autograd(py::module_& m) {
     variable_list roots = tensor_list(tensors, "backward");
     variable_list gs = grad_list(grads, roots.size(), "backward");
     BackwardOptions opts{keep_graph, create_graph};
+    SiteScope site(capture_site());  // nodes made by a create_graph backward, and the error texts, name this call
     py::gil_scoped_release release;
     run_backward(roots, gs, opts);
   });
@@ -95,6 +97,7 @@ void init_autograd(py::module_& m) {
     BackwardOptions opts{keep_graph, create_graph};
     variable_list r;
     {
+      SiteScope site(capture_site());
       py::gil_scoped_release release;
       r = run_grad(roots, gs, ins, opts, allow_unused);
     }

@@ -80,6 +80,11 @@ class BackwardCFunction(FunctionCtx):
     def _sequence_nr(self):
         return self._node()._sequence_nr
 
+    @property
+    def creation_site(self):
+        """``"file.py:line"`` of the ``apply`` call that made this node, or None."""
+        return self._node().creation_site
+
     def register_hook(self, fn):
         return self._node().register_hook(fn)
 
