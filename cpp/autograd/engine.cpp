@@ -123,8 +123,13 @@ void check_anomaly(const Node& n, const variable_list& outputs) {
     else if (c.dtype() == DType::Float32) find_nonfinite<float>(c, nan, inf);
     else find_nonfinite<float>(cast_copy(c, DType::Float32), nan, inf);
     if (nan || inf) {
+      // PyTorch's sentence, then the forward line that made the node (PyTorch prints a traceback of it
+      // as a separate warning).
+      std::string at = describe_site(n.site());
       throw Error(ErrorKind::Runtime, str("Function '", n.name(), "' returned ", nan ? "nan" : "inf",
-                                          " values in its ", i, "th output."));
+                                          " values in its ", i, "th output.",
+                                          at.empty() ? std::string() : str(" ", n.name(), " was created at ", at,
+                                                                           " in the forward pass.")));
     }
   }
 }
