@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "autograd/grad_mode.h"
+#include "autograd/saved_variable.h"
 #include "ops/ops.h"
 
 namespace ember {
@@ -14,6 +15,11 @@ thread_local std::vector<std::shared_ptr<Node>>* pending_release = nullptr;
 }  // namespace
 
 Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)), site_(capture_site()) {}
+
+void Node::release_variables() {
+  SavedSlots saved = saved_variables();
+  for (int i = 0; i < saved.size; ++i) saved.slot[i].second->reset();
+}
 
 uint64_t peek_sequence_nr() { return next_sequence_nr.load(std::memory_order_relaxed); }
 

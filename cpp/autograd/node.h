@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -29,6 +30,7 @@
 namespace ember {
 
 using variable_list = std::vector<Tensor>;
+class SavedVariable;
 
 struct Edge {
   std::shared_ptr<Node> function;
@@ -60,8 +62,21 @@ class Node : public std::enable_shared_from_this<Node> {
   // incoming gradient may be undefined, meaning zero.
   virtual variable_list apply(variable_list&& grads) = 0;
 
+  // The tensors this node saved for its backward, under PyTorch's names ("self", "other",
+  // "result", ...): grad_fn._saved_self reads them, and release_variables() frees them.
+  struct SavedSlots {
+    static constexpr int kMax = 3;
+    std::pair<const char*, SavedVariable*> slot[kMax];
+    int size = 0;
+    SavedSlots() = default;
+    SavedSlots(std::initializer_list<std::pair<const char*, SavedVariable*>> l) {
+      for (const auto& s : l) slot[size++] = s;
+    }
+  };
+  virtual SavedSlots saved_variables() { return {}; }
+
   // Drops saved tensors once the node has run, unless the graph is retained.
-  virtual void release_variables() {}
+  virtual void release_variables();
 
   // Number of forward outputs (the size of this node's input buffer).
   virtual uint32_t num_outputs() const { return 1; }

@@ -30,6 +30,9 @@ class SavedVariable {
   // backward-twice error once released and the in-place error on a version mismatch.
   Tensor unpack(const Node* owner) const;
   void reset();
+  // The tensor that was saved, if it still exists and required grad (for introspection:
+  // grad_fn._saved_self is x, as in PyTorch; backward formulas use unpack()).
+  Tensor original() const { return Tensor(original_.lock()); }
   bool defined() const { return saved_.defined() || released_; }
 
  private:

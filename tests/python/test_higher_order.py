@@ -140,3 +140,50 @@ def test_create_graph_backward_does_not_leak():
                          check=True, timeout=300)
     start, end = map(float, out.stdout.split())
     assert end <= start * 1.05, f"RSS grew from {start:.1f} MiB to {end:.1f} MiB over 9000 iterations"
+
+
+# ---------------------------------------------------------------- saved tensors on nodes
+
+SAVED_CASES = {
+    # op on (x, w): (attribute, expected as a function of x, w, y) -- None where nothing was saved
+    "mul": (lambda x, w: x * w.detach(), [("_saved_self", None), ("_saved_other", lambda x, w, y: w)]),
+    "exp": (lambda x, w: x.exp(), [("_saved_result", lambda x, w, y: y)]),
+    "sin": (lambda x, w: x.sin(), [("_saved_self", lambda x, w, y: x)]),
+    "pow": (lambda x, w: x.pow(3), [("_saved_self", lambda x, w, y: x)]),
+    "div": (lambda x, w: x / w, [("_saved_self", lambda x, w, y: x), ("_saved_other", lambda x, w, y: w)]),
+    "mm": (lambda x, w: x.view(1, 3).mm(w.view(3, 1)), [("_saved_mat2", lambda x, w, y: w.view(3, 1))]),
+}
+
+
+@pytest.mark.parametrize("op", SAVED_CASES)
+def test_saved_tensor_attributes_match_torch(op):
+    fn, attrs = SAVED_CASES[op]
+    for lib in (ember, torch):
+        x = lib.tensor([0.5, 1.5, -2.0], requires_grad=True)
+        w = lib.tensor([2.0, -1.0, 0.25], requires_grad=True)
+        y = fn(x, w)
+        for attr, want in attrs:
+            got = getattr(y.grad_fn, attr)
+            if want is None:
+                assert got is None, (lib.__name__, attr)
+            else:
+                np.testing.assert_array_equal(got.detach().numpy(), want(x, w, y).detach().numpy())
+
+
+def test_saved_leaf_is_the_leaf_and_saved_result_has_the_node():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    assert x.pow(2).grad_fn._saved_self is x  # as PyTorch
+    y = x.exp()
+    r = y.grad_fn._saved_result
+    assert r is not y and r.grad_fn is y.grad_fn
+
+
+def test_saved_tensor_errors_match_torch():
+    for lib in (ember, torch):
+        x = lib.ones(2, requires_grad=True)
+        y = x.sin()
+        with pytest.raises(AttributeError, match="'SinBackward0' object has no attribute '_saved_other'"):
+            y.grad_fn._saved_other
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            y.grad_fn._saved_self
