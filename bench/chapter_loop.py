@@ -10,6 +10,7 @@ numpy loop is bench/numpy_chapter.py.
 
     python bench/chapter_loop.py              # 21 rounds
     python bench/chapter_loop.py --rounds 41
+    python bench/chapter_loop.py --libs ember,ember-nosites   # cost of creation sites
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def _child(lib: str, path: str) -> None:
             torch.set_num_threads(1)
         else:
             import ember as torch
+
+            if lib == "ember-nosites":  # what recording creation sites costs
+                torch._C._set_record_sites(False)
         sys.path.insert(0, HERE)
         from chapter_step import step
 
@@ -138,6 +142,9 @@ def main() -> None:
             print(f"torch / ember: {med['torch'] / med['ember']:.2f}x (target >= 5)")
         if "numpy" in med:
             print(f"ember / numpy: {med['ember'] / med['numpy']:.2f} (target <= 1)")
+        if "ember-nosites" in med:
+            cost = med["ember"] / med["ember-nosites"] - 1
+            print(f"creation-site recording: {cost * 100:+.1f}% of the loop's time (target < 5%)")
 
 
 if __name__ == "__main__":

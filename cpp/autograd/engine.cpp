@@ -6,6 +6,8 @@
 
 #include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
+#include "autograd/saved_variable.h"
+#include "autograd/source_site.h"
 #include "core/error.h"
 #include "ops/ops.h"
 
@@ -121,8 +123,13 @@ void check_anomaly(const Node& n, const variable_list& outputs) {
     else if (c.dtype() == DType::Float32) find_nonfinite<float>(c, nan, inf);
     else find_nonfinite<float>(cast_copy(c, DType::Float32), nan, inf);
     if (nan || inf) {
+      // PyTorch's sentence, then the forward line that made the node (PyTorch prints a traceback of it
+      // as a separate warning).
+      std::string at = describe_site(n.site());
       throw Error(ErrorKind::Runtime, str("Function '", n.name(), "' returned ", nan ? "nan" : "inf",
-                                          " values in its ", i, "th output."));
+                                          " values in its ", i, "th output.",
+                                          at.empty() ? std::string() : str(" ", n.name(), " was created at ", at,
+                                                                           " in the forward pass.")));
     }
   }
 }
@@ -140,6 +147,42 @@ void check_root_grad(const Tensor& root, const Tensor& grad, size_t i) {
                                         dtype_name(grad.dtype()), " and output[", i, "] has a dtype of ",
                                         dtype_name(root.dtype()), "."));
   }
+}
+
+// "`loss` (MeanBackward0, created at train.py:20)"
+std::string describe_root(const Tensor& root, const Node* root_node) {
+  std::string name = user_name_of(root);
+  std::string d = name.empty() ? std::string("the output") : str("`", name, "`");
+  if (root_node) {
+    std::string at = describe_site(root_node->site());
+    d += str(" (", root_node->name(), at.empty() ? std::string() : ", created at " + at, ")");
+  }
+  return d;
+}
+
+// Node `n` needs saved tensors that an earlier backward() freed. PyTorch's text first; then
+// which backward() freed them and what to do, which depends on whether the graph being
+// run is the one that was freed (backward() called twice: retain_graph=True) or a newer
+// one that reaches into it (a tensor carried over from an earlier iteration: detach()).
+[[noreturn]] void throw_freed_graph(const Node& n, const Tensor& root, const Node* root_node) {
+  std::string msg = kBackwardTwiceMessage;
+  const std::string earlier = str("an earlier backward()", at_site(n.released_site()));
+  const std::string created = describe_site(n.site());
+  const bool newer_graph = root_node && root_node->sequence_nr() >= n.released_before_seq();
+  if (newer_graph) {
+    msg += str(" Here backward() on ", describe_root(root, root_node), " reached ", n.name(),
+               created.empty() ? std::string() : " (created at " + created + ")", ", whose saved tensors ",
+               earlier, " freed: this graph was built on a tensor computed before that call. If a value is carried "
+               "over from an earlier iteration (a hidden state, a running total, a cached result), detach() it "
+               "where it is carried over (h = h.detach()), so each iteration's graph starts there; use "
+               "retain_graph=True only if you mean to backpropagate through the earlier graph again.");
+  } else {
+    msg += str(" Here backward() was run again on ", describe_root(root, root_node), ", whose graph ", earlier,
+               " had freed: ", n.name(), created.empty() ? std::string() : ", created at " + created + ",",
+               " needs its saved tensors. Pass retain_graph=True to the first backward() to keep them, or "
+               "recompute the forward pass before calling backward() again.");
+  }
+  throw Error(ErrorKind::Runtime, msg);
 }
 
 // Shared driver. When `capture` is non-empty, gradients arriving at those edges are
@@ -171,6 +214,7 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
     root_edges.push_back(gradient_edge(r));
   }
 
+  const SourceSite backward_site = capture_site();
   AutoGradMode mode(opts.create_graph);
   auto root = std::make_shared<GraphRoot>(std::move(grads));
   for (size_t i = 0; i < root_edges.size(); ++i) {
@@ -241,10 +285,19 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
       const bool post = n->hooks() && !n->hooks()->post.empty();
       variable_list grad_outputs;
       if (post) grad_outputs = inputs;
-      if (run) outputs = n->apply(std::move(inputs));
+      if (run) {
+        try {
+          outputs = n->apply(std::move(inputs));
+        } catch (const FreedGraphError&) {
+          throw_freed_graph(*n, roots[0], root_edges[0].function.get());
+        }
+      }
       validate_outputs(*n, outputs);
       if (post) call_post_hooks(*n, outputs, grad_outputs);
-      if (!opts.keep_graph) n->release_variables();
+      if (!opts.keep_graph) {
+        n->release_variables();
+        n->mark_released(backward_site);
+      }
       if (AnomalyMode::is_enabled()) check_anomaly(*n, outputs);
     }
 

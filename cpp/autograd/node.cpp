@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "autograd/grad_mode.h"
+#include "autograd/saved_variable.h"
 #include "ops/ops.h"
 
 namespace ember {
@@ -13,7 +14,20 @@ std::atomic<uint64_t> next_hook_id_{0};
 thread_local std::vector<std::shared_ptr<Node>>* pending_release = nullptr;
 }  // namespace
 
-Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
+Node::Node() : sequence_nr_(next_sequence_nr.fetch_add(1, std::memory_order_relaxed)), site_(capture_site()) {}
+
+void Node::release_variables() {
+  SavedSlots saved = saved_variables();
+  for (int i = 0; i < saved.size; ++i) saved.slot[i].second->reset();
+}
+
+uint64_t peek_sequence_nr() { return next_sequence_nr.load(std::memory_order_relaxed); }
+
+void Node::mark_released(SourceSite backward_site) {
+  if (was_released()) return;  // the first backward that freed it is the one to name
+  released_before_seq_ = peek_sequence_nr();
+  released_site_ = backward_site;
+}
 
 Node::~Node() {
   for (auto& e : next_edges_) release_node(std::move(e.function));
@@ -52,19 +66,21 @@ void release_node(std::shared_ptr<Node>&& node) {
   pending_release = nullptr;
 }
 
-AccumulateGrad::AccumulateGrad(Tensor variable) : variable_(std::move(variable)) {
-  input_meta_.push_back({variable_.shape(), variable_.dtype()});
+AccumulateGrad::AccumulateGrad(Tensor variable) : strong_(variable.impl()), weak_(variable.impl()) {
+  input_meta_.push_back({variable.shape(), variable.dtype()});
 }
 
 variable_list AccumulateGrad::apply(variable_list&& grads) {
   Tensor& g = grads[0];
   if (!g.defined()) return {};
-  AutogradMeta& meta = variable_->ensure_autograd();
+  Tensor leaf = variable();
+  if (!leaf.defined()) return {};  // the leaf is gone: nobody can read its .grad
+  AutogradMeta& meta = leaf->ensure_autograd();
   if (!meta.grad.defined()) {
     if (GradMode::is_enabled()) {
       // create_graph: own the buffer (g may also flow elsewhere) and keep g's history,
       // as PyTorch's clone_obey_contract does (so .grad's grad_fn is CopyBackwards).
-      Tensor fresh = empty(variable_.shape(), variable_.dtype());
+      Tensor fresh = empty(leaf.shape(), leaf.dtype());
       meta.grad = copy_(fresh, g);
     } else if (g.impl().use_count() == 1 && !g->is_view() && g.is_contiguous() && !g.requires_grad()) {
       meta.grad = std::move(g);  // nobody else holds it: steal the buffer
@@ -76,15 +92,18 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   } else {
     add_inplace_nograd(meta.grad, g);
   }
+  if (meta.grad.grad_fn()) strong_.reset();  // .grad's history leads back here: see node.h
   if (meta.hooks && !meta.hooks->post_accumulate.empty()) {
     auto hooks = meta.hooks->post_accumulate.entries;  // a copy: a hook may remove itself
-    for (auto& e : hooks) (*e.hook)(variable_);
+    for (auto& e : hooks) (*e.hook)(leaf);
   }
   return {};
 }
 
 LeafHooks* AccumulateGrad::leaf_hooks() const {
-  auto* m = variable_->autograd();
+  std::shared_ptr<TensorImpl> v = strong_ ? strong_ : weak_.lock();
+  if (!v) return nullptr;
+  auto* m = v->autograd();
   return m ? m->hooks.get() : nullptr;
 }
 

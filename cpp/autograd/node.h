@@ -17,17 +17,20 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "autograd/hooks.h"
+#include "autograd/source_site.h"
 #include "core/tensor.h"
 
 namespace ember {
 
 using variable_list = std::vector<Tensor>;
+class SavedVariable;
 
 struct Edge {
   std::shared_ptr<Node> function;
@@ -59,8 +62,21 @@ class Node : public std::enable_shared_from_this<Node> {
   // incoming gradient may be undefined, meaning zero.
   virtual variable_list apply(variable_list&& grads) = 0;
 
+  // The tensors this node saved for its backward, under PyTorch's names ("self", "other",
+  // "result", ...): grad_fn._saved_self reads them, and release_variables() frees them.
+  struct SavedSlots {
+    static constexpr int kMax = 3;
+    std::pair<const char*, SavedVariable*> slot[kMax];
+    int size = 0;
+    SavedSlots() = default;
+    SavedSlots(std::initializer_list<std::pair<const char*, SavedVariable*>> l) {
+      for (const auto& s : l) slot[size++] = s;
+    }
+  };
+  virtual SavedSlots saved_variables() { return {}; }
+
   // Drops saved tensors once the node has run, unless the graph is retained.
-  virtual void release_variables() {}
+  virtual void release_variables();
 
   // Number of forward outputs (the size of this node's input buffer).
   virtual uint32_t num_outputs() const { return 1; }
@@ -73,6 +89,17 @@ class Node : public std::enable_shared_from_this<Node> {
   void add_input(const Tensor& t);
   bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
   uint64_t sequence_nr() const { return sequence_nr_; }
+
+  // Where the user's code created this node (autograd/source_site.h).
+  SourceSite site() const { return site_; }
+  // Called by the engine when a backward pass frees this node's saved tensors: records
+  // which backward() call did it, and the sequence number current at that moment, so a
+  // later "backward through the graph a second time" error can tell a repeated
+  // backward() from a graph that reaches into one already freed.
+  void mark_released(SourceSite backward_site);
+  bool was_released() const { return released_before_seq_ != 0; }
+  uint64_t released_before_seq() const { return released_before_seq_; }
+  SourceSite released_site() const { return released_site_; }
 
   // Tensors that called retain_grad(), by output slot; filled when this node runs.
   std::vector<std::pair<uint32_t, std::weak_ptr<TensorImpl>>> retained;
@@ -90,23 +117,37 @@ class Node : public std::enable_shared_from_this<Node> {
 
  private:
   uint64_t sequence_nr_;
+  uint64_t released_before_seq_ = 0;
+  SourceSite site_;
+  SourceSite released_site_;
 };
+
+// The sequence number the next node will get.
+uint64_t peek_sequence_nr();
 
 // Drops one reference to a node; if it was the last, destroys the node and everything
 // only it kept alive with an explicit work list instead of recursion.
 void release_node(std::shared_ptr<Node>&& node);
 
 // Accumulates incoming gradients into a leaf's .grad.
+//
+// The node owns its leaf (as in PyTorch: a leaf only the graph refers to still gets its
+// gradient), until it stores a .grad that has history (backward(create_graph=True)).
+// That gradient's graph leads back to this node, so owning the leaf then would be a
+// cycle leaf -> .grad -> ... -> AccumulateGrad -> leaf; from then on the node refers
+// to the leaf weakly and the leaf lives as long as the user keeps it.
 class AccumulateGrad : public Node {
  public:
   explicit AccumulateGrad(Tensor variable);
   std::string name() const override { return "AccumulateGrad"; }
   variable_list apply(variable_list&& grads) override;
-  const Tensor& variable() const { return variable_; }
+  // The leaf; undefined once it is gone (only possible after a create_graph backward).
+  Tensor variable() const { return strong_ ? Tensor(strong_) : Tensor(weak_.lock()); }
   LeafHooks* leaf_hooks() const override;
 
  private:
-  Tensor variable_;
+  std::shared_ptr<TensorImpl> strong_;
+  std::weak_ptr<TensorImpl> weak_;
 };
 
 // The edge that receives gradients for `t`: its grad_fn, or its AccumulateGrad if it is

@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include "autograd/node.h"
+#include "autograd/source_site.h"
 #include "core/error.h"
 
 namespace ember {
@@ -14,6 +15,16 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, int64_t offset, Shape s
       numel_(shape_numel(shape_)),
       dtype_(dtype),
       version_(version ? std::move(version) : std::make_shared<VersionCounter>()) {}
+
+void TensorImpl::bump_version(const char* op) {
+  VersionCounter& v = *version_;
+  v.value.fetch_add(1, std::memory_order_relaxed);
+  if (!v.saved.load(std::memory_order_relaxed)) return;  // no backward can trip over this write
+  SourceSite s = capture_site();
+  v.last_writer = op;
+  v.writer_code = s.code;
+  v.writer_offset = s.offset;
+}
 
 AutogradMeta& TensorImpl::ensure_autograd() {
   if (!autograd_) autograd_ = std::make_unique<AutogradMeta>();

@@ -64,8 +64,14 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// Shared by a tensor and its views. Besides the count it remembers the last in-place
+// write (op name and where the user's code called it) for the in-place error message.
 struct VersionCounter {
   std::atomic<uint32_t> value{0};
+  std::atomic<bool> saved{false};     // a SavedVariable holds it: only then are writers recorded
+  const char* last_writer = nullptr;  // a string literal: the op's name
+  uint32_t writer_code = 0;           // the writer's SourceSite (autograd/source_site.h)
+  int32_t writer_offset = 0;
 };
 
 struct AutogradMeta {
@@ -94,7 +100,8 @@ class TensorImpl {
 
   // Version counter, shared by views.
   uint32_t version() const { return version_->value.load(std::memory_order_relaxed); }
-  void bump_version() { version_->value.fetch_add(1, std::memory_order_relaxed); }
+  // An in-place write by `op` (a string literal): bumps the version and records the writer.
+  void bump_version(const char* op);
   const std::shared_ptr<VersionCounter>& version_counter() const { return version_; }
 
   // Views.

@@ -229,10 +229,7 @@ struct MulBackward0 : Node {
     if (needs_input_grad(1)) r[1] = mul(g[0], self.unpack(this));
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    other.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"other", &other}}; }
 };
 
 struct DivBackward0 : Node {
@@ -245,10 +242,7 @@ struct DivBackward0 : Node {
     if (needs_input_grad(1)) r[1] = neg(div(mul(g[0], self.unpack(this)), mul(o, o)));
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    other.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"other", &other}}; }
 };
 }  // namespace
 
@@ -288,7 +282,7 @@ struct PowBackward0 : Node {  // tensor ** scalar
     Scalar em1 = exponent.is_float() ? Scalar(exponent.f - 1.0) : Scalar(exponent.i - 1);
     return {mul(g[0], mul(pow(s, em1), wrapped_scalar(exponent)))};
   }
-  void release_variables() override { self.reset(); }
+  SavedSlots saved_variables() override { return {{"self", &self}}; }
 };
 
 struct PowBackward1 : Node {  // tensor ** tensor
@@ -308,11 +302,7 @@ struct PowBackward1 : Node {  // tensor ** tensor
     }
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    exponent.reset();
-    result.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"exponent", &exponent}, {"result", &result}}; }
 };
 
 struct PowBackward2 : Node {  // scalar ** tensor
@@ -324,7 +314,7 @@ struct PowBackward2 : Node {  // scalar ** tensor
     if (base.f == 0.0) return {zeros_like_grad(g[0])};  // d/dx 0**x is 0 where defined
     return {mul(g[0], mul(res, wrapped_scalar(Scalar(std::log(base.f)))))};
   }
-  void release_variables() override { result.reset(); }
+  SavedSlots saved_variables() override { return {{"result", &result}}; }
 };
 
 void check_int_pow(const Tensor& a, Scalar e) {
@@ -398,10 +388,7 @@ struct ExtremumBackward : Node {
     if (needs_input_grad(1)) r[1] = where(IsMax ? gt(a, b) : lt(a, b), z, shared);
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    other.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"other", &other}}; }
 };
 
 template <bool IsMax>
@@ -424,18 +411,19 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<false>(a, b);
 
 namespace {
 
+template <UnaryOp Op>
+constexpr bool kSavesResult = Op == UnaryOp::Exp || Op == UnaryOp::Sqrt || Op == UnaryOp::Tanh ||
+                              Op == UnaryOp::Sigmoid || Op == UnaryOp::Relu || Op == UnaryOp::Reciprocal;
+
 // A unary op whose backward needs the saved input (kSavesResult false) or result.
 template <UnaryOp Op>
 struct UnaryBackward : Node {
   SavedVariable saved;
   std::string name() const override;
   variable_list apply(variable_list&& g) override;
-  void release_variables() override { saved.reset(); }
+  SavedSlots saved_variables() override { return {{kSavesResult<Op> ? "result" : "self", &saved}}; }
 };
 
-template <UnaryOp Op>
-constexpr bool kSavesResult = Op == UnaryOp::Exp || Op == UnaryOp::Sqrt || Op == UnaryOp::Tanh ||
-                              Op == UnaryOp::Sigmoid || Op == UnaryOp::Relu || Op == UnaryOp::Reciprocal;
 
 #define EMBER_UNARY_NAME(OP, NAME) \
   template <>                      \
@@ -537,7 +525,7 @@ struct ClampBackward1 : Node {  // scalar bounds
     }
     return {where(mask, g[0], zeros_like_grad(g[0]))};
   }
-  void release_variables() override { self.reset(); }
+  SavedSlots saved_variables() override { return {{"self", &self}}; }
 };
 
 struct ClampBackward0 : Node {  // tensor bounds
@@ -557,11 +545,7 @@ struct ClampBackward0 : Node {  // tensor bounds
     if (hi.defined() && needs_input_grad(2)) r[2] = where(both ? logical_or(gt(s, hi), lt(hi, lo)) : gt(s, hi), g[0], z);
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    min.reset();
-    max.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"min", &min}, {"max", &max}}; }
 };
 
 // Only a bool *result* is refused (bool.clamp(min=0) promotes to int64), as in PyTorch.
@@ -639,7 +623,7 @@ struct WhereBackward0 : Node {
     if (needs_input_grad(1)) r[1] = where(c, z, g[0]);
     return r;
   }
-  void release_variables() override { condition.reset(); }
+  SavedSlots saved_variables() override { return {{"condition", &condition}}; }
 };
 }  // namespace
 
@@ -710,7 +694,7 @@ Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor
   }
   detail::check_can_cast(r.dtype(), self.dtype(), op);
   detail::copy_into(self, r);
-  self->bump_version();
+  self->bump_version(op);
   if (record) detail::rebase_history(self, r.grad_fn(), r.output_nr());
   return self;
 }
@@ -733,7 +717,7 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
     interrupt::NoInterrupt whole;  // writes into self
     kernels::active().binary(op, dt, lb.build());
   }
-  self->bump_version();
+  self->bump_version(name);
   return true;
 }
 
@@ -817,7 +801,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   } else {
     detail::copy_into(self, src);
   }
-  self->bump_version();
+  self->bump_version("copy_");
   if (record) {
     auto n = std::make_shared<CopyBackwards>();
     n->add_input(self);
@@ -836,7 +820,7 @@ Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_n
     interrupt::NoInterrupt whole;  // writes into self
     kernels::active().fill(self.dtype(), lb.build(), detail::scalar_value(value));
   }
-  self->bump_version();
+  self->bump_version(op);
   if (GradMode::is_enabled() && self.requires_grad()) {
     auto n = std::make_shared<FillBackward>(node_name);
     n->add_input(self);
@@ -866,7 +850,7 @@ Tensor& fill_(Tensor& self, const Tensor& value) {
   detail::check_inplace(self, "fill_", {&value});
   Tensor v = contiguous_copy(value);  // value may alias self
   detail::copy_into(self, v);
-  self->bump_version();
+  self->bump_version("fill_");
   if (GradMode::is_enabled() && (self.requires_grad() || value.requires_grad())) {
     auto n = std::make_shared<FillBackward3>();
     n->add_input(self);

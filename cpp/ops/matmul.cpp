@@ -56,10 +56,7 @@ struct MmBackward0 : Node {
     if (needs_input_grad(1)) r[1] = mm(t(self.unpack(this)), g[0]);
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    mat2.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"mat2", &mat2}}; }
 };
 
 struct MvBackward0 : Node {
@@ -71,10 +68,7 @@ struct MvBackward0 : Node {
     if (needs_input_grad(1)) r[1] = mv(t(self.unpack(this)), g[0]);
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    vec.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"vec", &vec}}; }
 };
 
 struct DotBackward0 : Node {
@@ -86,10 +80,7 @@ struct DotBackward0 : Node {
     if (needs_input_grad(1)) r[1] = mul(g[0], self.unpack(this));
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    other.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"other", &other}}; }
 };
 
 struct BmmBackward0 : Node {
@@ -101,10 +92,7 @@ struct BmmBackward0 : Node {
     if (needs_input_grad(1)) r[1] = bmm(transpose(self.unpack(this), 1, 2), g[0]);
     return r;
   }
-  void release_variables() override {
-    self.reset();
-    mat2.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"mat2", &mat2}}; }
 };
 
 }  // namespace

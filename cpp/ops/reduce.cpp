@@ -168,10 +168,7 @@ struct ExtremeAllBackward : Node {
     Tensor share = div(g[0], count);
     return {where(mask, share, zeros(s.shape(), g[0].dtype()))};
   }
-  void release_variables() override {
-    self.reset();
-    result.reset();
-  }
+  SavedSlots saved_variables() override { return {{"self", &self}, {"result", &result}}; }
 };
 
 template <bool IsMax>
@@ -215,7 +212,7 @@ struct ExtremeDimBackward : Node {
     Tensor ge = expand(gr, std::vector<int64_t>(input_shape.begin(), input_shape.end()));
     return {where(one_hot, ge, zeros(input_shape, g[0].dtype()))};
   }
-  void release_variables() override { indices.reset(); }
+  SavedSlots saved_variables() override { return {{"indices", &indices}}; }
 };
 
 template <bool IsMax>

@@ -9,11 +9,15 @@ parsing for the factories, ``device`` handling, and printing.
 from __future__ import annotations
 
 import builtins as _builtins
+import os as _os
 import numbers as _numbers
 
 import numpy as _np
 
 from . import _C
+
+# Frames in this package are not the user's: creation sites skip them (python/src/site_bind.cpp).
+_C._set_internal_prefix(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), ""))
 from ._C import (
     Tensor,
     backend_info,

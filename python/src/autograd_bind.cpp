@@ -3,6 +3,7 @@
 
 #include "autograd/anomaly_mode.h"
 #include "autograd/engine.h"
+#include "autograd/saved_variable.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "common.h"
@@ -67,6 +68,21 @@ void init_autograd(py::module_& m) {
         return acc->variable();
       })
       .def_property_readonly("_sequence_nr", &Node::sequence_nr)
+      .def_property_readonly("creation_site", &creation_site)
+      // grad_fn._saved_self, _saved_other, _saved_result ...: the tensors saved for backward,
+      // as PyTorch names them (None where the op did not need to save one).
+      .def("__getattr__", [](const std::shared_ptr<Node>& n, const std::string& attr) -> py::object {
+        if (attr.rfind("_saved_", 0) == 0) {
+          Node::SavedSlots saved = n->saved_variables();
+          for (int i = 0; i < saved.size; ++i) {
+            if (attr.compare(7, std::string::npos, saved.slot[i].first) != 0) continue;
+            Tensor t = saved.slot[i].second->unpack(n.get());  // raises once freed or modified
+            Tensor orig = saved.slot[i].second->original();
+            return py::cast(orig.defined() ? orig : t);
+          }
+        }
+        throw py::attribute_error(str("'", n->name(), "' object has no attribute '", attr, "'"));
+      })
       .def("__repr__", [](py::handle self) {
         std::ostringstream os;
         os << "<" << self.cast<const Node&>().name() << " object at 0x" << std::hex
@@ -84,6 +100,7 @@ void init_autograd(py::module_& m) {
     variable_list roots = tensor_list(tensors, "backward");
     variable_list gs = grad_list(grads, roots.size(), "backward");
     BackwardOptions opts{keep_graph, create_graph};
+    SiteScope site(capture_site());  // nodes made by a create_graph backward, and the error texts, name this call
     py::gil_scoped_release release;
     run_backward(roots, gs, opts);
   });
@@ -95,6 +112,7 @@ void init_autograd(py::module_& m) {
     BackwardOptions opts{keep_graph, create_graph};
     variable_list r;
     {
+      SiteScope site(capture_site());
       py::gil_scoped_release release;
       r = run_grad(roots, gs, ins, opts, allow_unused);
     }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "autograd/source_site.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
@@ -53,10 +54,12 @@ std::vector<int64_t> int_list(py::handle h, const char* op);
 // dim=None / int / tuple of ints; empty result means "all dims".
 std::vector<int64_t> dims_arg(py::handle h, const char* op);
 
-// Runs f with the GIL released when the work is large enough to be worth it.
+// Runs f with the GIL released when the work is large enough to be worth it. Without
+// the GIL the caller's frame can't be read: its site is captured first (source_site.h).
 template <typename F>
 auto maybe_without_gil(int64_t work, F&& f) -> decltype(f()) {
   if (work >= (int64_t{1} << 15)) {
+    SiteScope site(capture_site());
     py::gil_scoped_release release;
     return f();
   }
@@ -87,6 +90,9 @@ void init_interrupt(py::module_& m);  // interrupt_bind.cpp: Ctrl-C in long kern
 // Raises (PyErr_Restore) the error a signal handler raised during the op that is now
 // unwinding; false if there is none.
 bool restore_interrupt();
+void init_sites(py::module_& m);  // site_bind.cpp: the SiteRecorder, first of all
+// "train.py:12" for where the user's code created `n`, if known.
+std::optional<std::string> creation_site(const Node& n);
 
 // Python data (nested sequences, numbers, numpy arrays, tensors) to a new tensor.
 Tensor tensor_from_data(py::handle data, std::optional<DType> dtype);

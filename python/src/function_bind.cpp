@@ -15,6 +15,7 @@
 #include "autograd/node.h"
 #include "autograd/saved_variable.h"
 #include "common.h"
+#include "ops/op_helpers.h"
 
 namespace ember::py_bind {
 
@@ -127,6 +128,32 @@ py::object function_record(py::object ctx, py::tuple args, py::object result) {
       ++i;
     }
   }
+  // mark_dirty: inputs the forward wrote in place, which must come back as outputs; they
+  // keep their identity and get the node as their new history (rebase, as in-place ops do).
+  std::vector<TensorImpl*> dirty;
+  py::object dirty_args = py::getattr(ctx, "dirty_tensors", py::none());
+  if (!dirty_args.is_none()) {
+    ctx.attr("dirty_tensors") = py::none();
+    for (py::handle h : dirty_args) {
+      if (!is_tensor(h)) continue;
+      Tensor d = h.cast<Tensor>();
+      bool returned = false;
+      for (py::handle o : outs) returned |= is_tensor(o) && o.cast<Tensor>().is_same(d);
+      if (!returned) {
+        throw Error(ErrorKind::Runtime, "Some elements marked as dirty during the forward method were not returned "
+                                        "as output. The inputs that are modified inplace must all be outputs of the "
+                                        "Function.");
+      }
+      if (executable && d.is_leaf() && d.requires_grad()) {
+        throw Error(ErrorKind::Runtime, str("a leaf Variable that requires grad has been used in an in-place "
+                                            "operation. (", ctx.get_type().attr("__name__").cast<std::string>(),
+                                            " marked ", tensor_desc(d), " dirty; do the update under "
+                                            "ember.no_grad(), or pass a non-leaf such as x.clone())"));
+      }
+      dirty.push_back(d.get());
+    }
+  }
+  for (TensorImpl* d : dirty) d->bump_version("mark_dirty");
   if (!executable) return result;
 
   auto node = std::make_shared<PyFunctionNode>(ctx, std::string(py::str(ctx.get_type().attr("__name__"))));
@@ -164,8 +191,13 @@ py::object function_record(py::object ctx, py::tuple args, py::object result) {
     node->outputs_.push_back(InputMeta{t.shape(), t.dtype()});
     bool is_input = false;
     for (const Tensor& in : inputs) is_input |= in.is_same(t);
-    if (is_input || t.requires_grad()) t = alias(t);  // a returned input: a fresh view of it (no history, grad is off)
     bool differentiable = std::find(non_diff.begin(), non_diff.end(), orig) == non_diff.end();
+    if (std::find(dirty.begin(), dirty.end(), orig) != dirty.end()) {
+      if (differentiable && is_floating(t.dtype())) detail::rebase_history(t, node, static_cast<uint32_t>(i));
+      wrapped.emplace_back(orig, t);
+      continue;  // outs[i] stays the caller's own tensor object
+    }
+    if (is_input || t.requires_grad()) t = alias(t);  // a returned input: a fresh view of it (no history, grad is off)
     if (differentiable && is_floating(t.dtype())) {
       AutogradMeta& m = t->ensure_autograd();
       m.grad_fn = node;

@@ -38,6 +38,7 @@ PYBIND11_MODULE(_C, m) {
   using namespace ember::py_bind;
   m.doc() = "ember's C++ core";
   register_errors();
+  init_sites(m);
   init_dtype(m);
   init_tensor(m);
   init_convert(m);

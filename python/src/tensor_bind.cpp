@@ -97,6 +97,7 @@ void backward(const Tensor& self, py::handle gradient, py::handle retain_graph, 
   opts.keep_graph = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
   EMBER_CHECK_KIND(inputs.is_none(), ErrorKind::NotImplemented,
                    "backward(inputs=...) is not supported yet; use ember.autograd.grad(outputs, inputs)");
+  SiteScope site(capture_site());  // nodes made by a create_graph backward, and the error texts, name this call
   py::gil_scoped_release release;
   run_backward({self}, {g}, opts);
 }

@@ -340,9 +340,46 @@ TEST(Engine, CreateGraphWithRunBackward) {
   EXPECT_EQ(gx.grad_fn()->name(), "CopyBackwards");  // as PyTorch: .grad is a copy that keeps the history
   variable_list g2 = run_grad({gx}, {Tensor()}, {x}, BackwardOptions{}, false);
   EXPECT_EQ(item(g2[0]), 12.0);
-  // x.grad's graph saves x: a reference cycle, as in PyTorch (which warns about it).
-  // Break it, as `x.grad = None` does.
-  x->ensure_autograd().grad = Tensor();
+}
+
+TEST(Engine, CreateGraphMakesNoCycle) {
+  // In PyTorch x -> x.grad -> its graph -> (saved x, AccumulateGrad) -> x is a cycle that
+  // leaks x. Here nothing in x.grad's graph owns x: dropping x frees it and the graph.
+  std::weak_ptr<TensorImpl> weak_x, weak_grad;
+  std::weak_ptr<Node> weak_acc;
+  {
+    Tensor x = requires_grad(tensor({1.0, 2.0, 3.0}, {3}));
+    Tensor y = sum(mul(mul(x, x), x));
+    run_backward({y}, {Tensor()}, BackwardOptions{true, true});  // create_graph keeps the graph, as in PyTorch
+    ASSERT_TRUE(grad(x).requires_grad());
+    expect_values_eq(grad(x), {3.0, 12.0, 27.0});
+    weak_x = x.impl();
+    weak_grad = grad(x).impl();
+    weak_acc = x->autograd()->grad_accumulator;
+    ASSERT_FALSE(weak_acc.expired());
+    // The graph of x.grad still differentiates into x while x is alive.
+    variable_list g2 = run_grad({sum(grad(x))}, {Tensor()}, {x}, BackwardOptions{}, false);
+    expect_values_eq(g2[0], {6.0, 12.0, 18.0});
+  }
+  EXPECT_TRUE(weak_x.expired()) << "x is kept alive by its own .grad";
+  EXPECT_TRUE(weak_grad.expired());
+  EXPECT_TRUE(weak_acc.expired());
+}
+
+TEST(Engine, AccumulateGradOwnsAnUnreferencedLeaf) {
+  // Without create_graph the node owns its leaf, as in PyTorch: a leaf only the graph
+  // refers to still receives its gradient, reachable through next_functions.
+  Tensor y;
+  {
+    Tensor x = requires_grad(tensor({1.0, 2.0}, {2}));
+    y = sum(mul(x, wrapped_scalar(Scalar(3.0))));
+  }
+  std::shared_ptr<Node> acc = y.grad_fn()->next_edges()[0].function->next_edges()[0].function;
+  ASSERT_EQ(acc->name(), "AccumulateGrad");
+  backward(y);
+  Tensor leaf = static_cast<AccumulateGrad&>(*acc).variable();
+  ASSERT_TRUE(leaf.defined());
+  expect_values_eq(grad(leaf), {3.0, 3.0});
 }
 
 TEST(Engine, CreateGraphGradsAreNotShared) {

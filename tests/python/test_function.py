@@ -480,3 +480,77 @@ def test_gradcheck_on_custom_functions():
     assert ember.autograd.gradcheck(FNS[ember]["Exp"].apply, (x,))
     assert ember.autograd.gradcheck(FNS[ember]["Cube"].apply, (x,))
     assert ember.autograd.gradgradcheck(FNS[ember]["Cube"].apply, (x,))
+
+
+# ---------------------------------------------------------------- mark_dirty
+
+
+def _inplace_functions(lib):
+    class MulThreeInplace(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(3)
+            ctx.mark_dirty(x)
+            ctx.save_for_backward(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3
+
+    class DirtyNotReturned(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    return MulThreeInplace, DirtyNotReturned
+
+
+@pytest.mark.parametrize("lib", [ember, torch], ids=["ember", "torch"])
+def test_mark_dirty_returns_the_input_with_new_history(lib):
+    MulThreeInplace, _ = _inplace_functions(lib)
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    version = b._version
+    c = MulThreeInplace.apply(b)
+    assert c is b
+    assert type(b.grad_fn).__name__ == "MulThreeInplaceBackward"
+    assert b._version == version + 2  # mul_ in forward, then mark_dirty (as PyTorch counts)
+    assert b.grad_fn.next_functions[0][0].name() == "MulBackward0"
+    (c * c).sum().backward()
+    assert a.grad.tolist() == [72.0, 144.0]  # d/da (6a)^2 = 72a
+
+
+def test_mark_dirty_matches_torch_values():
+    res = []
+    for lib in (ember, torch):
+        MulThreeInplace, _ = _inplace_functions(lib)
+        a = lib.tensor([0.5, -1.5, 2.0], requires_grad=True)
+        b = a.sin()  # saves a, not b: writing b in place is allowed
+        out = MulThreeInplace.apply(b).exp().sum()
+        out.backward()
+        res.append((out.item(), a.grad.tolist()))
+    assert res[0][0] == pytest.approx(res[1][0], rel=1e-6)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["leaf", "not-returned"])
+def test_mark_dirty_errors_match_torch(case):
+    msgs = []
+    for lib in (ember, torch):
+        MulThreeInplace, DirtyNotReturned = _inplace_functions(lib)
+        a = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            if case == "leaf":
+                MulThreeInplace.apply(a)
+            else:
+                DirtyNotReturned.apply(a * 1)
+        msgs.append(str(e.value))
+    assert msgs[0].startswith(msgs[1])

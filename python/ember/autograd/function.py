@@ -48,7 +48,9 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *args):
-        raise NotImplementedError("ember.autograd.Function: mark_dirty (in-place custom functions) is not supported yet")
+        """Marks inputs that ``forward`` modified in place; each must also be returned. The
+        returned tensor is the input itself, with this node as its new ``grad_fn``."""
+        self.dirty_tensors = args
 
 
 class BackwardCFunction(FunctionCtx):
@@ -79,6 +81,11 @@ class BackwardCFunction(FunctionCtx):
     @property
     def _sequence_nr(self):
         return self._node()._sequence_nr
+
+    @property
+    def creation_site(self):
+        """``"file.py:line"`` of the ``apply`` call that made this node, or None."""
+        return self._node().creation_site
 
     def register_hook(self, fn):
         return self._node().register_hook(fn)
