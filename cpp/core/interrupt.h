@@ -54,6 +54,23 @@ inline void poll(int64_t work) {
   if (detail::t_pending >= kPollWork) detail::poll_slow();
 }
 
+// For loops over many short runs (rows of a broadcast op): sums work in a local and polls
+// once per kBatch units, so a loop over 100 rows of 32 pays no thread-local access per row.
+class Poller {
+ public:
+  static constexpr int64_t kBatch = int64_t{1} << 15;
+  void add(int64_t work) {
+    local_ += work;
+    if (local_ >= kBatch) {
+      poll(local_);
+      local_ = 0;
+    }
+  }
+
+ private:
+  int64_t local_ = 0;
+};
+
 // Calls the handler if this thread may be interrupted and kIntervalNs has passed since
 // its last call; throws Interrupted when it asks to stop. For waits that do no work.
 void check();

@@ -47,9 +47,10 @@ void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
     return;
   }
   int64_t idx[64] = {0};
+  interrupt::Poller poller;
   for (;;) {
     inner(p, step, n);
-    interrupt::poll(n);
+    poller.add(n);
     int d = nd - 2;
     for (; d >= 0; --d) {
       for (int k = 0; k < N; ++k) p[k] += l.strides[k][d] * static_cast<int64_t>(isz[k]);
@@ -64,12 +65,9 @@ void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
 // Runs run(offset, count) over [0, n): in pool chunks when n is long and we are not
 // already inside a task.
 // Long runs go in chunks on one thread too, so that interrupts are polled between them.
+// Out of line, so that the short path below inlines `run` once, as it did before polls.
 template <typename Run>
-void maybe_parallel(int64_t n, Run run) {
-  if (n < kParallelElems) {
-    run(0, n);
-    return;
-  }
+__attribute__((noinline)) void run_chunked(int64_t n, Run& run) {
   auto chunk = [&](int64_t t) {
     const int64_t b = t * kChunk, cnt = std::min(kChunk, n - b);
     run(b, cnt);
@@ -81,6 +79,15 @@ void maybe_parallel(int64_t n, Run run) {
     return;
   }
   parallel::parallel_for(chunks, chunk);
+}
+
+template <typename Run>
+void maybe_parallel(int64_t n, Run run) {
+  if (n < kParallelElems) {
+    run(0, n);
+    return;
+  }
+  run_chunked(n, run);
 }
 
 template <typename T>
@@ -637,9 +644,10 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
   if (inner_contiguous(inner, n)) {
     const size_t isz[2] = {sizeof(T), sizeof(T)};
     nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
+      interrupt::Poller poller;
       for (int64_t o = 0; o < no; ++o) {
         st<T>(po[0] + o * so[0], static_cast<T>(sum_contiguous(reinterpret_cast<const T*>(po[1] + o * so[1]), n)));
-        interrupt::poll(n);
+        poller.add(n);
       }
     });
     return true;

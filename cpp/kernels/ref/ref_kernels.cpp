@@ -14,23 +14,30 @@ namespace {
 // Runs longer than this are handed to `inner` in pieces, with an interrupt poll after each.
 constexpr int64_t kRunChunk = int64_t{1} << 16;
 
+// Out of line, so that the short path of nd_loop inlines `inner` once.
+template <int N, typename Inner>
+__attribute__((noinline)) void run_in_pieces(Inner& inner, char** p, const int64_t* step, int64_t n) {
+  char* q[N];
+  for (int64_t b = 0; b < n; b += kRunChunk) {
+    for (int k = 0; k < N; ++k) q[k] = p[k] + b * step[k];
+    const int64_t cnt = std::min(kRunChunk, n - b);
+    inner(q, step, cnt);
+    interrupt::poll(cnt);
+  }
+}
+
 // Walks an N-d loop: `inner(p, step, n)` handles one run of the last dim (or a piece of
 // it, in order), where p[k] is operand k's address and step[k] its byte stride along it.
 template <int N, typename Inner>
 void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner_run) {
+  interrupt::Poller poller;
   auto inner = [&](char** p, const int64_t* step, int64_t n) {
     if (n <= kRunChunk) {
       inner_run(p, step, n);
-      interrupt::poll(n);
+      poller.add(n);
       return;
     }
-    char* q[N];
-    for (int64_t b = 0; b < n; b += kRunChunk) {
-      for (int k = 0; k < N; ++k) q[k] = p[k] + b * step[k];
-      const int64_t cnt = std::min(kRunChunk, n - b);
-      inner_run(q, step, cnt);
-      interrupt::poll(cnt);
-    }
+    run_in_pieces<N>(inner_run, p, step, n);
   };
   const int nd = l.ndim;
   for (int d = 0; d < nd; ++d)
@@ -303,6 +310,7 @@ void reduce_ref(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
     const size_t isz1[1] = {sizeof(T)};
     int64_t inner_n = 1;
     for (int d = 0; d < inner.ndim; ++d) inner_n *= inner.shape[d];
+    interrupt::Poller poller;
     nd_loop<2>(outer, isz2, [&](char** po, const int64_t* so, int64_t no) {
       for (int64_t o = 0; o < no; ++o) {
         Loop in = inner;
@@ -314,7 +322,7 @@ void reduce_ref(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
             for (int64_t i = 0; i < n; ++i) acc += static_cast<acc_t<T>>(load<T>(p[0] + i * s[0]));
           });
           store<T>(po[0] + o * so[0], static_cast<T>(acc));
-          interrupt::poll(inner_n);
+          poller.add(inner_n);
         } else {
           bool first = true;
           T best{};
@@ -336,7 +344,7 @@ void reduce_ref(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
             }
           });
           store<T>(po[0] + o * so[0], best);
-          interrupt::poll(inner_n);
+          poller.add(inner_n);
         }
       }
     });
@@ -348,6 +356,7 @@ void arg_reduce_ref(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t
     using T = decltype(tag);
     const size_t isz[3] = {sizeof(T), sizeof(int64_t), sizeof(T)};
     const bool is_max = op == ReduceOp::Max;
+    interrupt::Poller poller;
     nd_loop<3>(outer, isz, [&](char** p, const int64_t* s, int64_t no) {
       for (int64_t o = 0; o < no; ++o) {
         const char* in = p[2] + o * s[2];
@@ -364,7 +373,7 @@ void arg_reduce_ref(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t
         }
         store<T>(p[0] + o * s[0], best);
         store<int64_t>(p[1] + o * s[1], best_i);
-        interrupt::poll(n);
+        poller.add(n);
       }
     });
   });
@@ -379,6 +388,7 @@ void gemm_ref(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t 
       const T* A = reinterpret_cast<const T*>(a);
       const T* B = reinterpret_cast<const T*>(b);
       T* C = reinterpret_cast<T*>(c);
+      interrupt::Poller poller;
       for (int64_t i = 0; i < m; ++i) {
         if (!accumulate)
           for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] = T(0);
@@ -386,7 +396,7 @@ void gemm_ref(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t 
           const T aip = A[i * rsa + p * csa];
           for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] += aip * B[p * rsb + j * csb];
         }
-        interrupt::poll(n * k);
+        poller.add(n * k);
       }
     }
   });
