@@ -76,23 +76,26 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
   Tensor leaf = variable();
   if (!leaf.defined()) return {};  // the leaf is gone: nobody can read its .grad
   AutogradMeta& meta = leaf->ensure_autograd();
-  if (!meta.grad.defined()) {
-    if (GradMode::is_enabled()) {
-      // create_graph: own the buffer (g may also flow elsewhere) and keep g's history,
-      // as PyTorch's clone_obey_contract does (so .grad's grad_fn is CopyBackwards).
-      Tensor fresh = empty(leaf.shape(), leaf.dtype());
-      meta.grad = copy_(fresh, g);
-    } else if (g.impl().use_count() == 1 && !g->is_view() && g.is_contiguous() && !g.requires_grad()) {
-      meta.grad = std::move(g);  // nobody else holds it: steal the buffer
+  {
+    std::lock_guard<std::mutex> lock(leaf_mutex(leaf.get()));  // concurrent backward passes into one leaf
+    if (!meta.grad.defined()) {
+      if (GradMode::is_enabled()) {
+        // create_graph: own the buffer (g may also flow elsewhere) and keep g's history,
+        // as PyTorch's clone_obey_contract does (so .grad's grad_fn is CopyBackwards).
+        Tensor fresh = empty(leaf.shape(), leaf.dtype());
+        meta.grad = copy_(fresh, g);
+      } else if (g.impl().use_count() == 1 && !g->is_view() && g.is_contiguous() && !g.requires_grad()) {
+        meta.grad = std::move(g);  // nobody else holds it: steal the buffer
+      } else {
+        meta.grad = contiguous_copy(g);
+      }
+    } else if (GradMode::is_enabled()) {
+      meta.grad = add(meta.grad, g);
     } else {
-      meta.grad = contiguous_copy(g);
+      add_inplace_nograd(meta.grad, g);
     }
-  } else if (GradMode::is_enabled()) {
-    meta.grad = add(meta.grad, g);
-  } else {
-    add_inplace_nograd(meta.grad, g);
+    if (meta.grad.grad_fn()) strong_.reset();  // .grad's history leads back here: see node.h
   }
-  if (meta.grad.grad_fn()) strong_.reset();  // .grad's history leads back here: see node.h
   if (meta.hooks && !meta.hooks->post_accumulate.empty()) {
     auto hooks = meta.hooks->post_accumulate.entries;  // a copy: a hook may remove itself
     for (auto& e : hooks) (*e.hook)(leaf);
@@ -101,14 +104,27 @@ variable_list AccumulateGrad::apply(variable_list&& grads) {
 }
 
 LeafHooks* AccumulateGrad::leaf_hooks() const {
-  std::shared_ptr<TensorImpl> v = strong_ ? strong_ : weak_.lock();
+  std::shared_ptr<TensorImpl> v = weak_.lock();
   if (!v) return nullptr;
   auto* m = v->autograd();
   return m ? m->hooks.get() : nullptr;
 }
 
+namespace {
+template <int Tag>
+std::mutex& stripe(const TensorImpl* leaf) {
+  static std::mutex stripes[64];
+  return stripes[(reinterpret_cast<uintptr_t>(leaf) >> 6) % 64];
+}
+}  // namespace
+
+// Two stripe sets: accumulating may build graph nodes (create_graph), which may look up
+// another leaf's accumulator; with one set that could wait on a mutex its own thread holds.
+std::mutex& leaf_mutex(const TensorImpl* leaf) { return stripe<0>(leaf); }
+
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf) {
   AutogradMeta& meta = leaf->ensure_autograd();
+  std::lock_guard<std::mutex> lock(stripe<1>(leaf.get()));  // held for the cache only, never nested
   std::shared_ptr<Node> acc = meta.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(leaf);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -142,11 +143,12 @@ class AccumulateGrad : public Node {
   std::string name() const override { return "AccumulateGrad"; }
   variable_list apply(variable_list&& grads) override;
   // The leaf; undefined once it is gone (only possible after a create_graph backward).
-  Tensor variable() const { return strong_ ? Tensor(strong_) : Tensor(weak_.lock()); }
+  // Reads only weak_ (fixed at construction): strong_ may be reset by a concurrent apply().
+  Tensor variable() const { return Tensor(weak_.lock()); }
   LeafHooks* leaf_hooks() const override;
 
  private:
-  std::shared_ptr<TensorImpl> strong_;
+  std::shared_ptr<TensorImpl> strong_;  // keeps the leaf alive; reset under leaf_mutex
   std::weak_ptr<TensorImpl> weak_;
 };
 
@@ -156,5 +158,11 @@ Edge gradient_edge(const Tensor& t);
 
 // The AccumulateGrad node of a leaf that requires grad (created on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+// Guards one leaf's .grad and its cached AccumulateGrad, so backward passes running on
+// several threads into a shared leaf (and forward passes creating its accumulator) do not
+// lose gradients or race, as PyTorch's AccumulateGrad lock guarantees. Striped by tensor:
+// unrelated leaves rarely share a mutex. Never held while calling hooks (which take the GIL).
+std::mutex& leaf_mutex(const TensorImpl* leaf);
 
 }  // namespace ember
