@@ -554,3 +554,25 @@ def test_mark_dirty_errors_match_torch(case):
                 DirtyNotReturned.apply(a * 1)
         msgs.append(str(e.value))
     assert msgs[0].startswith(msgs[1])
+
+
+def test_saved_tensors_are_the_callers_tensors():
+    # As in PyTorch: a saved input comes back as the very tensor object that was saved.
+    seen = {}
+    for lib in (ember, torch):
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.save_for_backward(x, w)
+                return x * w
+
+            @staticmethod
+            def backward(ctx, g):
+                x, w = ctx.saved_tensors
+                seen[lib.__name__] = (x is x_in, w is w_in)
+                return g * w, g * x
+
+        x_in = lib.tensor([1.0, 2.0], requires_grad=True)
+        w_in = lib.tensor([3.0, 4.0], requires_grad=True) * 1
+        Scale.apply(x_in, w_in).sum().backward()
+    assert seen["ember"] == seen["torch"] == (True, True)
