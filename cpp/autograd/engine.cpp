@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <queue>
-#include <unordered_map>
 
 #include "autograd/anomaly_mode.h"
 #include "autograd/grad_mode.h"
@@ -30,6 +29,49 @@ class GraphRoot : public Node {
 struct NodeState {
   int dependencies = 0;
   variable_list buffer;
+};
+
+// Each reachable node's state for one backward pass, in an open-addressing table (linear
+// probing, at most half full): a graph of a few dozen nodes costs one allocation, not one
+// per node as a node-based hash map would. Only the dependency count inserts.
+class NodeStates {
+ public:
+  NodeStates() : slots_(32) {}
+  // The node's state, and whether it was just added.
+  std::pair<NodeState*, bool> try_emplace(Node* n) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    Slot& s = slots_[probe(n)];
+    if (s.key == n) return {&s.state, false};
+    s.key = n;
+    ++size_;
+    return {&s.state, true};
+  }
+  // The state of a node already added.
+  NodeState& at(Node* n) { return slots_[probe(n)].state; }
+
+ private:
+  struct Slot {
+    Node* key = nullptr;
+    NodeState state;
+  };
+  size_t probe(const Node* n) const {
+    const size_t mask = slots_.size() - 1;
+    size_t i = static_cast<size_t>((reinterpret_cast<uintptr_t>(n) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+    while (slots_[i].key != nullptr && slots_[i].key != n) i = (i + 1) & mask;
+    return i;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_ = std::vector<Slot>(old.size() * 2);
+    for (Slot& s : old) {
+      if (!s.key) continue;
+      Slot& d = slots_[probe(s.key)];
+      d.key = s.key;
+      d.state = std::move(s.state);
+    }
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
 };
 
 struct ReadyOrder {
@@ -224,16 +266,16 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
   }
 
   // Count dependencies with an explicit stack.
-  std::unordered_map<Node*, NodeState> state;
+  NodeStates state;
   std::vector<Node*> stack{root.get()};
-  state[root.get()];
+  state.try_emplace(root.get());
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next_edges()) {
       if (!e.valid()) continue;
-      auto [it, inserted] = state.try_emplace(e.function.get());
-      it->second.dependencies++;
+      auto [st, inserted] = state.try_emplace(e.function.get());
+      st->dependencies++;
       if (inserted) stack.push_back(e.function.get());
     }
   }
@@ -245,7 +287,7 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
-    NodeState& st = state[n];
+    NodeState& st = state.at(n);
     variable_list inputs = std::move(st.buffer);
     inputs.resize(n->num_outputs());
 
@@ -305,7 +347,7 @@ void execute(const variable_list& roots, const variable_list& grad_roots, Backwa
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
       if (!e.valid()) continue;
-      NodeState& next = state[e.function.get()];
+      NodeState& next = state.at(e.function.get());
       if (!skip && i < outputs.size() && outputs[i].defined()) accumulate(next.buffer, e.input_nr, std::move(outputs[i]));
       if (--next.dependencies == 0) ready.push(e.function.get());
     }
