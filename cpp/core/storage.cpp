@@ -64,13 +64,14 @@ BlockCache& cache() {
   return *c;
 }
 
-// Medium blocks (1 KiB up to the large-block cache) are rounded up to a power of two and
-// kept per thread, a few per size: a small-tensor loop frees and allocates the same sizes
-// every iteration, and glibc's malloc answers each such request by consolidating its fast
-// bins first (the chapter's loop spent ~10% of its time in malloc and free). No lock: a
-// block freed on another thread goes to that thread's list.
-constexpr size_t kSmallMin = size_t{1} << 10;
-constexpr int kSmallClasses = 8;  // 1 KiB .. 128 KiB
+// Small and medium blocks (64 B up to the large-block cache) are rounded up to a power of
+// two and kept per thread, a few per size: a small-tensor loop frees and allocates the same
+// sizes every iteration, and glibc answers each 64-byte-aligned request with memalign's
+// split-and-free, and each request over 1 KiB by consolidating its fast bins first (the
+// chapter's loop spent ~10% of its time in malloc and free). No lock: a block freed on
+// another thread goes to that thread's list.
+constexpr size_t kSmallMin = kAlignment;
+constexpr int kSmallClasses = 12;  // 64 B .. 128 KiB
 constexpr int kSmallKeep = 4;     // blocks kept per class and thread
 
 // Trivially destructible, so it stays usable while the thread exits (storages may die

@@ -7,7 +7,7 @@
 // Large buffers (>= 256 KiB) come from a cache: a freed large buffer is kept and handed to
 // the next allocation of a similar size (up to 1/8 larger), instead of being returned to
 // the OS and page-faulted in again on every op. The cache holds at most 1 GiB (or
-// EMBER_CACHE_MAX_MB); release_cache() empties it. Medium buffers (1 KiB to 256 KiB) are
+// EMBER_CACHE_MAX_MB); release_cache() empties it. Smaller buffers (64 B to 256 KiB) are
 // rounded up to a power of two and a few of each size are kept per thread, without a lock.
 #pragma once
 

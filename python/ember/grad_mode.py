@@ -14,11 +14,10 @@ class _GradModeContext:
     _enabled: bool
 
     def __enter__(self):
-        self._prev = _C.is_grad_enabled()
-        _C._set_grad_enabled(self._enabled)
+        self._prev = _C._swap_grad_enabled(self._enabled)  # one call: the update loop's hot path
         return None
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         _C._set_grad_enabled(self._prev)
         return False
 

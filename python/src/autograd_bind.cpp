@@ -92,6 +92,12 @@ void init_autograd(py::module_& m) {
 
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
+  // One call for a context manager's __enter__: sets the mode, returns the previous one.
+  m.def("_swap_grad_enabled", [](bool enabled) {
+    bool prev = GradMode::is_enabled();
+    GradMode::set_enabled(enabled);
+    return prev;
+  });
   m.def("_set_anomaly_enabled", &AnomalyMode::set_enabled, py::arg("enabled"), py::arg("check_nan") = true);
   m.def("is_anomaly_enabled", &AnomalyMode::is_enabled);
   m.def("is_anomaly_check_nan_enabled", &AnomalyMode::should_check_nan);
