@@ -13,16 +13,22 @@ const char* const kBackwardTwiceMessage =
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if "
     "you need to access saved tensors after calling backward.";
 
+namespace {
+// Same storage, layout and version counter as `t`, and no autograd state.
+Tensor bare_alias(const Tensor& t) {
+  return make_tensor(t.storage(), t.offset(), t.shape(), t.strides(), t.dtype(), t->version_counter());
+}
+}  // namespace
+
 SavedVariable::SavedVariable(const Tensor& t, bool is_output)
     : version_(t.defined() ? t.version() : 0), is_output_(is_output) {
   if (!t.defined()) return;
   t->version_counter()->saved.store(true, std::memory_order_relaxed);
   if (is_output) {
-    // Same storage, layout and version counter; no autograd state (no cycle).
-    saved_ = make_tensor(t.storage(), t.offset(), t.shape(), t.strides(), t.dtype(), t->version_counter());
+    saved_ = bare_alias(t);  // no autograd state: output -> node -> output would be a cycle
     output_nr_ = t.output_nr();
   } else if (t.requires_grad()) {
-    saved_ = make_tensor(t.storage(), t.offset(), t.shape(), t.strides(), t.dtype(), t->version_counter());
+    saved_ = bare_alias(t);
     AutogradMeta& m = saved_->ensure_autograd();
     if (t.grad_fn()) {
       m.grad_fn = t.grad_fn();
@@ -51,9 +57,9 @@ std::string SavedVariable::modified_message(const Node* owner) const {
   std::string which;
   if (is_output_ && owner) {
     which = str(", which is output ", output_nr_, " of ", owner->name(), ",");
-  } else if (auto original = original_.lock(); original && original->autograd() && original->autograd()->grad_fn) {
+  } else if (Tensor orig = original(); orig.defined() && orig.grad_fn()) {
     // the tensor's history now (an in-place op has replaced it), as PyTorch reports it
-    which = str(", which is output ", original->autograd()->output_nr, " of ", original->autograd()->grad_fn->name(), ",");
+    which = str(", which is output ", orig.output_nr(), " of ", orig.grad_fn()->name(), ",");
   } else if (saved_.grad_fn()) {
     which = str(", which is output ", saved_.output_nr(), " of ", saved_.grad_fn()->name(), ",");
   }
@@ -68,7 +74,7 @@ std::string SavedVariable::modified_message(const Node* owner) const {
   msg += str(" was saved by ", saver, owner ? at_site(owner->site()) : std::string());
   const VersionCounter& vc = *saved_->version_counter();
   if (vc.last_writer) {
-    msg += str(" and modified in place by ", vc.last_writer, at_site(SourceSite{vc.writer_code, vc.writer_offset}));
+    msg += str(" and modified in place by ", vc.last_writer, at_site(vc.writer_site));
   } else {
     msg += " and modified in place afterwards";
   }
@@ -80,22 +86,26 @@ std::string SavedVariable::modified_message(const Node* owner) const {
 Tensor SavedVariable::unpack(const Node* owner) const {
   if (released_) throw FreedGraphError();
   if (!saved_.defined()) return Tensor();
-  auto original = original_.lock();
-  if (had_grad_fn_ && original && !(original->autograd() && original->autograd()->grad_fn)) {
+  if (Tensor orig = original(); had_grad_fn_ && orig.defined() && !orig.grad_fn()) {
     throw Error(ErrorKind::Runtime, "Trying to use a saved tensor that has been detached in-place, i.e. with "
                                     ".detach_().This is not supported, please use out-of-place `.detach()` instead");
   }
   if (saved_.version() != version_) throw Error(ErrorKind::Runtime, modified_message(owner));
   if (is_output_ && owner && GradMode::is_enabled()) {
     // Give the output back its history so a create_graph backward can differentiate through it.
-    Tensor t = make_tensor(saved_.storage(), saved_.offset(), saved_.shape(), saved_.strides(), saved_.dtype(),
-                           saved_->version_counter());
+    Tensor t = bare_alias(saved_);
     AutogradMeta& m = t->ensure_autograd();
     m.grad_fn = const_cast<Node*>(owner)->shared_from_this();
     m.output_nr = output_nr_;
     return t;
   }
   return saved_;
+}
+
+Tensor SavedVariable::unpack_for_user(const Node* owner) const {
+  Tensor t = unpack(owner);  // raises once freed or modified in place
+  Tensor orig = original();
+  return orig.defined() ? orig : t;
 }
 
 }  // namespace ember

@@ -30,13 +30,16 @@ class SavedVariable {
   // backward-twice error once released and the in-place error on a version mismatch.
   Tensor unpack(const Node* owner) const;
   void reset();
-  // The tensor that was saved, if it still exists and required grad (for introspection:
-  // grad_fn._saved_self is x, as in PyTorch; backward formulas use unpack()).
-  Tensor original() const { return Tensor(original_.lock()); }
+  // What introspection hands the user (grad_fn._saved_self, ctx.saved_tensors): unpack()'s
+  // checks, then the caller's own tensor while it exists (`is x`, as in PyTorch). Backward
+  // formulas use unpack(), whose alias keeps the graph from owning the tensor.
+  Tensor unpack_for_user(const Node* owner) const;
   bool defined() const { return saved_.defined() || released_; }
 
  private:
   std::string modified_message(const Node* owner) const;
+  // The tensor that was saved, if it still exists and required grad.
+  Tensor original() const { return Tensor(original_.lock()); }
 
   Tensor saved_;
   std::shared_ptr<Node> accumulator_;     // a saved leaf's AccumulateGrad, kept alive for the alias' edge

@@ -1,7 +1,6 @@
 #include "core/tensor.h"
 
 #include "autograd/node.h"
-#include "autograd/source_site.h"
 #include "core/error.h"
 
 namespace ember {
@@ -20,10 +19,8 @@ void TensorImpl::bump_version(const char* op) {
   VersionCounter& v = *version_;
   v.value.fetch_add(1, std::memory_order_relaxed);
   if (!v.saved.load(std::memory_order_relaxed)) return;  // no backward can trip over this write
-  SourceSite s = capture_site();
   v.last_writer = op;
-  v.writer_code = s.code;
-  v.writer_offset = s.offset;
+  v.writer_site = capture_site();
 }
 
 AutogradMeta& TensorImpl::ensure_autograd() {

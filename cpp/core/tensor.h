@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "autograd/source_site.h"  // SourceSite only: no dependency back on tensors
 #include "core/dtype.h"
 #include "core/shape.h"
 #include "core/storage.h"
@@ -70,8 +71,7 @@ struct VersionCounter {
   std::atomic<uint32_t> value{0};
   std::atomic<bool> saved{false};     // a SavedVariable holds it: only then are writers recorded
   const char* last_writer = nullptr;  // a string literal: the op's name
-  uint32_t writer_code = 0;           // the writer's SourceSite (autograd/source_site.h)
-  int32_t writer_offset = 0;
+  SourceSite writer_site;             // where the user's code called it
 };
 
 struct AutogradMeta {

@@ -76,9 +76,7 @@ void init_autograd(py::module_& m) {
           Node::SavedSlots saved = n->saved_variables();
           for (int i = 0; i < saved.size; ++i) {
             if (attr.compare(7, std::string::npos, saved.slot[i].first) != 0) continue;
-            Tensor t = saved.slot[i].second->unpack(n.get());  // raises once freed or modified
-            Tensor orig = saved.slot[i].second->original();
-            return py::cast(orig.defined() ? orig : t);
+            return py::cast(saved.slot[i].second->unpack_for_user(n.get()));
           }
         }
         throw py::attribute_error(str("'", n->name(), "' object has no attribute '", attr, "'"));

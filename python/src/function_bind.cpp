@@ -252,11 +252,7 @@ void init_function(py::module_& m) {
       .def("saved_tensors", [](const FunctionNodeRef& r) {
         auto n = r.lock();
         py::tuple out(n->saved_.size());
-        for (size_t i = 0; i < n->saved_.size(); ++i) {
-          Tensor t = n->saved_[i].unpack(n.get());  // raises once freed or modified
-          Tensor orig = n->saved_[i].original();    // a saved input is the caller's tensor, as in PyTorch
-          out[i] = py::cast(orig.defined() ? orig : t);
-        }
+        for (size_t i = 0; i < n->saved_.size(); ++i) out[i] = py::cast(n->saved_[i].unpack_for_user(n.get()));
         return out;
       });
   m.def("_function_record", &function_record);

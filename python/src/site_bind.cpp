@@ -45,6 +45,9 @@ std::string code_filename(PyCodeObject* code) {
   return f;
 }
 
+// A frame of ember's own Python package, not the user's.
+bool is_internal(PyCodeObject* code) { return starts_with(code_filename(code), g_internal_prefix); }
+
 uint32_t intern(PyCodeObject* code) {
   if (code == g_last_code) return g_last_id;
   auto it = g_code_ids.find(code);
@@ -55,7 +58,7 @@ uint32_t intern(PyCodeObject* code) {
     if (g_codes.size() >= kMaxCodes) return 0;
     Py_INCREF(code);
     id = static_cast<uint32_t>(g_codes.size());
-    g_codes.push_back({code, starts_with(code_filename(code), g_internal_prefix)});
+    g_codes.push_back({code, is_internal(code)});
     g_code_ids.emplace(code, id);
   }
   g_last_code = code;
@@ -124,7 +127,7 @@ std::string name_of(const Tensor& t) {
   for (int depth = 0; frame && !frame.is_none() && depth < 8 && best_score < 3; ++depth) {
     auto* f = reinterpret_cast<PyFrameObject*>(frame.ptr());
     py::object code = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(PyFrame_GetCode(f)));
-    if (!starts_with(code_filename(reinterpret_cast<PyCodeObject*>(code.ptr())), g_internal_prefix)) {
+    if (!is_internal(reinterpret_cast<PyCodeObject*>(code.ptr()))) {
       PyObject* locals = PyFrame_GetLocals(f);  // new reference; a dict for function and module frames
       if (!locals) {
         PyErr_Clear();
