@@ -6,16 +6,16 @@ namespace ember {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
+  bool overflow = false;
   for (int64_t s : shape) {
     EMBER_CHECK(s >= 0, "Trying to create tensor with negative dimension ", s, ": ", shape_str(shape));
-    if (s != 0 && n > INT64_MAX / s) {
-      // Keep scanning for a zero size, which makes the product zero after all.
-      bool has_zero = false;
-      for (int64_t t : shape) has_zero |= (t == 0);
-      if (has_zero) return 0;
-      throw Error(ErrorKind::Runtime, str("numel overflows int64 for shape ", shape_str(shape)));
-    }
-    n *= s;
+    overflow |= __builtin_mul_overflow(n, s, &n);
+  }
+  if (overflow) {
+    // A zero size anywhere makes the product zero after all.
+    for (int64_t t : shape)
+      if (t == 0) return 0;
+    throw Error(ErrorKind::Runtime, str("numel overflows int64 for shape ", shape_str(shape)));
   }
   return n;
 }

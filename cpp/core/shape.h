@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "core/dim_vector.h"
+
 namespace ember {
 
-using Shape = std::vector<int64_t>;
-using Strides = std::vector<int64_t>;
+using Shape = DimVector;
+using Strides = DimVector;
 
 // Product of sizes; throws if it overflows int64.
 int64_t shape_numel(const Shape& shape);

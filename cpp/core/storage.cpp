@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/version_counter.h"
 
 namespace ember {
 
@@ -109,8 +110,20 @@ int small_class(size_t& rounded) {
 }
 }  // namespace
 
-std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
-  std::shared_ptr<Storage> s(new Storage());
+// One block for the Storage, its control block and (for a new tensor) its version counter.
+struct StorageBlock {
+  Storage storage;
+  VersionCounter version;
+};
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, std::shared_ptr<VersionCounter>* version) {
+  auto block = std::make_shared<StorageBlock>();
+  block->storage.allocate_buffer(nbytes);
+  if (version) *version = std::shared_ptr<VersionCounter>(block, &block->version);
+  return std::shared_ptr<Storage>(block, &block->storage);
+}
+
+void Storage::allocate_buffer(size_t nbytes) {
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded < nbytes) rounded = SIZE_MAX;  // overflowed: let the allocator refuse
   if (rounded == 0) rounded = kAlignment;
@@ -128,22 +141,22 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
     throw Error(ErrorKind::Runtime, str("DefaultCPUAllocator: can't allocate memory: you tried to allocate ",
                                         nbytes, " bytes."));
   }
-  s->data_ = p;
-  s->nbytes_ = nbytes;
-  s->capacity_ = rounded;
-  return s;
+  data_ = p;
+  nbytes_ = nbytes;
+  capacity_ = rounded;
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_ptr<void> owner) {
-  std::shared_ptr<Storage> s(new Storage());
-  s->data_ = data;
-  s->nbytes_ = nbytes;
-  s->owner_ = owner ? std::move(owner) : std::shared_ptr<void>(data, [](void*) {});
-  return s;
+  auto block = std::make_shared<StorageBlock>();
+  Storage& s = block->storage;
+  s.data_ = data;
+  s.nbytes_ = nbytes;
+  s.owner_ = owner ? std::move(owner) : std::shared_ptr<void>(data, [](void*) {});
+  return std::shared_ptr<Storage>(block, &s);
 }
 
 Storage::~Storage() {
-  if (owner_) return;
+  if (owner_ || !data_) return;
   size_t cap = capacity_;
   if (int c = small_class(cap); c >= 0 && cap == capacity_ && !t_small.closed && t_small.count[c] < kSmallKeep) {
     (void)&t_closer;

@@ -9,6 +9,10 @@
 // the OS and page-faulted in again on every op. The cache holds at most 1 GiB (or
 // EMBER_CACHE_MAX_MB); release_cache() empties it. Smaller buffers (64 B to 256 KiB) are
 // rounded up to a power of two and a few of each size are kept per thread, without a lock.
+//
+// A Storage and its shared_ptr control block are one allocation; a new tensor's version
+// counter can share it too (allocate's second argument), so a fresh tensor costs two
+// mallocs (this block and its TensorImpl) besides its buffer.
 #pragma once
 
 #include <cstddef>
@@ -16,10 +20,13 @@
 
 namespace ember {
 
+struct VersionCounter;
+
 class Storage {
  public:
-  // Allocates nbytes (uninitialised). RuntimeError if the allocation fails.
-  static std::shared_ptr<Storage> allocate(size_t nbytes);
+  // Allocates nbytes (uninitialised). RuntimeError if the allocation fails. With
+  // `version`, also makes a new VersionCounter in the same block and stores it there.
+  static std::shared_ptr<Storage> allocate(size_t nbytes, std::shared_ptr<VersionCounter>* version = nullptr);
   // Wraps external memory; `owner` is released when the storage dies.
   static std::shared_ptr<Storage> wrap(void* data, size_t nbytes, std::shared_ptr<void> owner);
 
@@ -37,7 +44,9 @@ class Storage {
   bool is_external() const { return owner_ != nullptr; }
 
  private:
+  friend struct StorageBlock;
   Storage() = default;
+  void allocate_buffer(size_t nbytes);
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   size_t capacity_ = 0;          // bytes actually allocated (>= nbytes_)

@@ -46,8 +46,9 @@ Tensor empty(const Shape& shape, DType dtype) {
   size_t isz = itemsize(dtype);
   EMBER_CHECK(n <= static_cast<int64_t>(SIZE_MAX / isz / 2), "DefaultCPUAllocator: can't allocate memory: you tried to allocate ",
               static_cast<double>(n) * isz, " bytes for a tensor of shape ", shape_str(shape));
-  auto st = Storage::allocate(static_cast<size_t>(n) * isz);
-  return make_tensor(std::move(st), 0, shape, contiguous_strides(shape), dtype);
+  std::shared_ptr<VersionCounter> version;
+  auto st = Storage::allocate(static_cast<size_t>(n) * isz, &version);
+  return make_tensor(std::move(st), 0, shape, contiguous_strides(shape), dtype, std::move(version));
 }
 
 Tensor make_view(const Tensor& base, int64_t offset, Shape shape, Strides strides) {

@@ -18,10 +18,10 @@
 #include <memory>
 #include <string>
 
-#include "autograd/source_site.h"  // SourceSite only: no dependency back on tensors
 #include "core/dtype.h"
 #include "core/shape.h"
 #include "core/storage.h"
+#include "core/version_counter.h"
 
 namespace ember {
 
@@ -63,15 +63,6 @@ class Tensor {
 
  private:
   std::shared_ptr<TensorImpl> impl_;
-};
-
-// Shared by a tensor and its views. Besides the count it remembers the last in-place
-// write (op name and where the user's code called it) for the in-place error message.
-struct VersionCounter {
-  std::atomic<uint32_t> value{0};
-  std::atomic<bool> saved{false};     // a SavedVariable holds it: only then are writers recorded
-  const char* last_writer = nullptr;  // a string literal: the op's name
-  SourceSite writer_site;             // where the user's code called it
 };
 
 struct AutogradMeta {
@@ -116,6 +107,12 @@ class TensorImpl {
   AutogradMeta* autograd() const { return autograd_.get(); }
   AutogradMeta& ensure_autograd();
 
+  // The object a language binding made for this tensor, if it still lives (Python: the
+  // ember.Tensor, not owned; set and cleared by the bindings under the GIL). Lets the
+  // bindings hand back the same object for the same tensor without a lookup table.
+  void* binding_object() const { return binding_object_; }
+  void set_binding_object(void* o) { binding_object_ = o; }
+
  private:
   std::shared_ptr<Storage> storage_;
   int64_t offset_;
@@ -126,6 +123,7 @@ class TensorImpl {
   std::shared_ptr<VersionCounter> version_;
   std::unique_ptr<AutogradMeta> autograd_;
   Tensor view_base_;
+  void* binding_object_ = nullptr;
 };
 
 // Factories over raw layout (no autograd). `empty` allocates uninitialised memory.

@@ -78,6 +78,13 @@ void init_function(py::module_& m);  // function_bind.cpp (autograd.Function), a
 void tensor_gc_setup(PyHeapTypeObject* heap_type);
 // The same for the Python objects of nodes (grad_fn): hooks on a node that refer to it.
 void node_gc_setup(PyHeapTypeObject* heap_type);
+// Tensor objects (tensor_object.cpp): the Python object of a tensor, found through
+// TensorImpl::binding_object or made without pybind11's instance registry; the type's
+// allocator and deallocator; install_tensor_objects runs once the class exists.
+PyObject* tensor_object(const Tensor& t);  // new reference
+PyObject* tensor_alloc(PyTypeObject* type, Py_ssize_t nitems);
+void tensor_dealloc(PyObject* self);
+void install_tensor_objects();
 // Has the collector track this Tensor object (see hooks_bind.cpp for when and why).
 void gc_track_tensor(py::handle h);
 // Visits the Python objects a Python-defined node (autograd.Function) owns; 0 for others.
@@ -120,8 +127,7 @@ struct type_caster<ember::Tensor> {
   }
   static handle cast(const ember::Tensor& t, return_value_policy, handle parent) {
     if (!t.defined()) return none().release();
-    return make_caster<std::shared_ptr<ember::TensorImpl>>::cast(t.impl(), return_value_policy::take_ownership,
-                                                                  parent);
+    return ember::py_bind::tensor_object(t);
   }
 };
 

@@ -299,17 +299,6 @@ int node_clear(PyObject* self) {
   return 0;
 }
 
-// Tensors start untracked by the collector (tracking every tensor costs ~30 ns per op on
-// tiny tensors); a tensor is tracked once it can be part of such a cycle: when a hook is
-// registered on it, when its grad_fn is read (to register node hooks), and when it is a
-// Function's output. Python subclasses of Tensor are always tracked.
-PyObject* tensor_alloc(PyTypeObject* type, Py_ssize_t nitems) {
-  PyObject* obj = _PyObject_GC_New(type);  // initialised header, not tracked
-  if (!obj) return nullptr;
-  std::memset(reinterpret_cast<char*>(obj) + sizeof(PyObject), 0, type->tp_basicsize - sizeof(PyObject));
-  return obj;
-}
-
 }  // namespace
 
 void tensor_gc_setup(PyHeapTypeObject* heap_type) {
@@ -317,7 +306,8 @@ void tensor_gc_setup(PyHeapTypeObject* heap_type) {
   type->tp_flags |= Py_TPFLAGS_HAVE_GC;
   type->tp_traverse = &tensor_traverse;
   type->tp_clear = &tensor_clear;
-  type->tp_alloc = &tensor_alloc;
+  type->tp_alloc = &tensor_alloc;      // tensor_object.cpp
+  type->tp_dealloc = &tensor_dealloc;
 }
 
 void node_gc_setup(PyHeapTypeObject* heap_type) {

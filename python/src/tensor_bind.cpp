@@ -224,6 +224,7 @@ void init_tensor(py::module_& m) {
   using T = const Tensor&;
   py::class_<TensorImpl, std::shared_ptr<TensorImpl>> cls(m, "Tensor", py::buffer_protocol(),
                                                           py::custom_type_setup(&tensor_gc_setup));
+  install_tensor_objects();
   cls.def(py::init([](py::handle data) { return tensor_from_data(data, DType::Float32).impl(); }), py::arg("data"));
   cls.def_buffer([](TensorImpl& impl) { return buffer_of(impl); });
 
