@@ -32,11 +32,28 @@ struct NodeState {
 };
 
 // Each reachable node's state for one backward pass, in an open-addressing table (linear
-// probing, at most half full): a graph of a few dozen nodes costs one allocation, not one
-// per node as a node-based hash map would. Only the dependency count inserts.
+// probing, at most half full). The table's memory is kept per thread between backward
+// passes (a nested backward, from a hook, makes its own): a small graph's backward then
+// allocates nothing here, where a fresh 32-slot table was a 1.3 KiB malloc that made
+// glibc consolidate its fast bins on every backward().
 class NodeStates {
  public:
-  NodeStates() : slots_(32) {}
+  NodeStates() {
+    slots_.swap(cached());
+    if (slots_.empty()) slots_.resize(kInitialSlots);
+  }
+  ~NodeStates() {
+    for (Slot& s : slots_) {
+      if (!s.key) continue;
+      s.key = nullptr;
+      s.state.dependencies = 0;
+      s.state.buffer.clear();
+    }
+    if (slots_.size() <= kMaxCachedSlots && cached().empty()) slots_.swap(cached());
+  }
+  NodeStates(const NodeStates&) = delete;
+  NodeStates& operator=(const NodeStates&) = delete;
+
   // The node's state, and whether it was just added.
   std::pair<NodeState*, bool> try_emplace(Node* n) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
@@ -50,10 +67,16 @@ class NodeStates {
   NodeState& at(Node* n) { return slots_[probe(n)].state; }
 
  private:
+  static constexpr size_t kInitialSlots = 32;
+  static constexpr size_t kMaxCachedSlots = 4096;
   struct Slot {
     Node* key = nullptr;
     NodeState state;
   };
+  static std::vector<Slot>& cached() {
+    thread_local std::vector<Slot> slots;
+    return slots;
+  }
   size_t probe(const Node* n) const {
     const size_t mask = slots_.size() - 1;
     size_t i = static_cast<size_t>((reinterpret_cast<uintptr_t>(n) * 0x9E3779B97F4A7C15ull) >> 32) & mask;

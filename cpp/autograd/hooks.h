@@ -30,7 +30,9 @@
 
 namespace ember {
 
-using variable_list = std::vector<Tensor>;
+// Gradient lists, from the per-thread block cache (core/small_pool.h): the engine makes
+// several per node.
+using variable_list = std::vector<Tensor, pool::Allocator<Tensor>>;
 
 // Called for each foreign object a hook owns; same shape as CPython's visitproc.
 using HookVisitFn = int (*)(void* object, void* arg);

@@ -30,8 +30,12 @@
 
 namespace ember {
 
-using variable_list = std::vector<Tensor>;
 class SavedVariable;
+
+struct Edge;
+struct InputMeta;
+using edge_list = std::vector<Edge, pool::Allocator<Edge>>;
+using input_meta_list = std::vector<InputMeta, pool::Allocator<InputMeta>>;
 
 struct Edge {
   std::shared_ptr<Node> function;
@@ -82,12 +86,17 @@ class Node : public std::enable_shared_from_this<Node> {
   // Number of forward outputs (the size of this node's input buffer).
   virtual uint32_t num_outputs() const { return 1; }
 
-  const std::vector<Edge>& next_edges() const { return next_edges_; }
-  std::vector<Edge>& mutable_next_edges() { return next_edges_; }
-  const std::vector<InputMeta>& input_meta() const { return input_meta_; }
-  std::vector<InputMeta>& mutable_input_meta() { return input_meta_; }
+  const edge_list& next_edges() const { return next_edges_; }
+  edge_list& mutable_next_edges() { return next_edges_; }
+  const input_meta_list& input_meta() const { return input_meta_; }
+  input_meta_list& mutable_input_meta() { return input_meta_; }
   // Appends the edge and metadata for one forward input (in input order).
   void add_input(const Tensor& t);
+  // Room for n inputs, so adding them allocates once.
+  void reserve_inputs(size_t n) {
+    next_edges_.reserve(n);
+    input_meta_.reserve(n);
+  }
   bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
   uint64_t sequence_nr() const { return sequence_nr_; }
 
@@ -112,8 +121,8 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual LeafHooks* leaf_hooks() const { return nullptr; }
 
  protected:
-  std::vector<Edge> next_edges_;
-  std::vector<InputMeta> input_meta_;
+  edge_list next_edges_;
+  input_meta_list input_meta_;
   std::unique_ptr<NodeHooks> hooks_;
 
  private:

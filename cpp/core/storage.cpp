@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/small_pool.h"
 #include "core/version_counter.h"
 
 namespace ember {
@@ -73,12 +74,15 @@ BlockCache& cache() {
 // another thread goes to that thread's list.
 constexpr size_t kSmallMin = kAlignment;
 constexpr int kSmallClasses = 12;  // 64 B .. 128 KiB
-constexpr int kSmallKeep = 4;     // blocks kept per class and thread
+// Blocks kept per class and thread: many for the tiny classes (a backward pass of a small
+// graph holds dozens of 0-dim and 2x2 results at once), a few for the larger ones.
+constexpr int kSmallKeepMax = 32;
+constexpr int small_keep(int c) { return c < 5 ? kSmallKeepMax : 4; }  // 64 B .. 1 KiB: 32
 
 // Trivially destructible, so it stays usable while the thread exits (storages may die
 // after the closer below has run: they are then freed directly).
 struct SmallCache {
-  void* blocks[kSmallClasses][kSmallKeep];
+  void* blocks[kSmallClasses][kSmallKeepMax];
   int count[kSmallClasses];
   bool closed;
 };
@@ -117,7 +121,7 @@ struct StorageBlock {
 };
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, std::shared_ptr<VersionCounter>* version) {
-  auto block = std::make_shared<StorageBlock>();
+  auto block = std::allocate_shared<StorageBlock>(pool::Allocator<StorageBlock>());
   block->storage.allocate_buffer(nbytes);
   if (version) *version = std::shared_ptr<VersionCounter>(block, &block->version);
   return std::shared_ptr<Storage>(block, &block->storage);
@@ -147,7 +151,7 @@ void Storage::allocate_buffer(size_t nbytes) {
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_ptr<void> owner) {
-  auto block = std::make_shared<StorageBlock>();
+  auto block = std::allocate_shared<StorageBlock>(pool::Allocator<StorageBlock>());
   Storage& s = block->storage;
   s.data_ = data;
   s.nbytes_ = nbytes;
@@ -158,7 +162,7 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_pt
 Storage::~Storage() {
   if (owner_ || !data_) return;
   size_t cap = capacity_;
-  if (int c = small_class(cap); c >= 0 && cap == capacity_ && !t_small.closed && t_small.count[c] < kSmallKeep) {
+  if (int c = small_class(cap); c >= 0 && cap == capacity_ && !t_small.closed && t_small.count[c] < small_keep(c)) {
     (void)&t_closer;
     t_small.blocks[c][t_small.count[c]++] = data_;
     return;

@@ -2,6 +2,7 @@
 
 #include "autograd/node.h"
 #include "core/error.h"
+#include "core/small_pool.h"
 
 namespace ember {
 
@@ -37,8 +38,8 @@ AutogradMeta::~AutogradMeta() { release_node(std::move(grad_fn)); }
 
 Tensor make_tensor(std::shared_ptr<Storage> storage, int64_t offset, Shape shape, Strides strides, DType dtype,
                    std::shared_ptr<VersionCounter> version) {
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), offset, std::move(shape), std::move(strides), dtype,
-                                             std::move(version)));
+  return Tensor(std::allocate_shared<TensorImpl>(pool::Allocator<TensorImpl>(), std::move(storage), offset,
+                                                 std::move(shape), std::move(strides), dtype, std::move(version)));
 }
 
 Tensor empty(const Shape& shape, DType dtype) {

@@ -20,6 +20,7 @@
 
 #include "core/dtype.h"
 #include "core/shape.h"
+#include "core/small_pool.h"
 #include "core/storage.h"
 #include "core/version_counter.h"
 
@@ -74,6 +75,8 @@ struct AutogradMeta {
   std::weak_ptr<Node> grad_accumulator;  // AccumulateGrad for a leaf, created lazily
   std::unique_ptr<LeafHooks> hooks;       // a leaf's hooks (autograd/hooks.h); null until one is registered
   ~AutogradMeta();                        // tears down long graphs without recursion
+  static void* operator new(size_t n) { return pool::allocate(n); }
+  static void operator delete(void* p, size_t n) noexcept { pool::deallocate(p, n); }
 };
 
 class TensorImpl {

@@ -592,7 +592,7 @@ Tensor clamp(const Tensor& a, const Tensor& min, const Tensor& max) {
   }
   if (detail::should_record({&a, &min, &max})) {
     // One edge per forward input; an absent bound gets an invalid edge, as in PyTorch.
-    auto n = std::make_shared<ClampBackward0>();
+    auto n = detail::new_node<ClampBackward0>();
     for (const Tensor* t : {&a, &min, &max}) {
       if (t->defined()) {
         n->add_input(*t);
@@ -803,7 +803,7 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   }
   self->bump_version("copy_");
   if (record) {
-    auto n = std::make_shared<CopyBackwards>();
+    auto n = detail::new_node<CopyBackwards>();
     n->add_input(self);
     n->add_input(src);
     detail::rebase_history(self, n, 0);
@@ -822,7 +822,7 @@ Tensor& fill_impl(Tensor& self, Scalar value, const char* op, const char* node_n
   }
   self->bump_version(op);
   if (GradMode::is_enabled() && self.requires_grad()) {
-    auto n = std::make_shared<FillBackward>(node_name);
+    auto n = detail::new_node<FillBackward>(node_name);
     n->add_input(self);
     detail::rebase_history(self, n, 0);
   }
@@ -852,7 +852,7 @@ Tensor& fill_(Tensor& self, const Tensor& value) {
   detail::copy_into(self, v);
   self->bump_version("fill_");
   if (GradMode::is_enabled() && (self.requires_grad() || value.requires_grad())) {
-    auto n = std::make_shared<FillBackward3>();
+    auto n = detail::new_node<FillBackward3>();
     n->add_input(self);
     n->add_input(value);
     detail::rebase_history(self, n, 0);

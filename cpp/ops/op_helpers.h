@@ -9,6 +9,7 @@
 #include "autograd/node.h"
 #include "autograd/saved_variable.h"
 #include "core/error.h"
+#include "core/small_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 
@@ -22,12 +23,19 @@ inline bool should_record(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
+// A new node of type N, from the per-thread block cache (core/small_pool.h).
+template <typename N, typename... Args>
+std::shared_ptr<N> new_node(Args&&... args) {
+  return std::allocate_shared<N>(pool::Allocator<N>(), std::forward<Args>(args)...);
+}
+
 // Creates node N with one edge per input (in order), or returns null when no input
 // requires grad or grad mode is off.
 template <typename N>
 std::shared_ptr<N> make_node(std::initializer_list<const Tensor*> inputs) {
   if (!should_record(inputs)) return nullptr;
-  auto node = std::make_shared<N>();
+  auto node = new_node<N>();
+  node->reserve_inputs(inputs.size());
   for (const Tensor* t : inputs) node->add_input(*t);
   return node;
 }

@@ -28,7 +28,7 @@ struct LambdaBackward : Node {
 template <typename F>
 void record(const Tensor& out, const Tensor& in, const char* name, F fn) {
   if (!detail::should_record({&in})) return;
-  auto n = std::make_shared<LambdaBackward<F>>(name, std::move(fn));
+  auto n = detail::new_node<LambdaBackward<F>>(name, std::move(fn));
   n->add_input(in);
   set_history(out, n);
 }

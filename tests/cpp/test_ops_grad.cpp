@@ -395,7 +395,7 @@ TEST_P(OpGrad, MatchesFiniteDifferences) {
 TEST_P(OpGrad, SecondOrderMatchesFiniteDifferences) {
   const GradCase& c = grad_cases()[GetParam().index];
   CaseInputs s = make_setup(c, GetParam().mode);
-  std::vector<Tensor> diff_inputs;
+  variable_list diff_inputs;
   for (size_t i = 0; i < s.inputs.size(); ++i)
     if (s.differentiable[i]) diff_inputs.push_back(s.inputs[i]);
 
