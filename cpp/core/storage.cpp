@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <new>
 
 #include "core/error.h"
 #include "core/small_pool.h"
@@ -79,25 +80,42 @@ constexpr int kSmallClasses = 12;  // 64 B .. 128 KiB
 constexpr int kSmallKeepMax = 32;
 constexpr int small_keep(int c) { return c < 5 ? kSmallKeepMax : 4; }  // 64 B .. 1 KiB: 32
 
-// Trivially destructible, so it stays usable while the thread exits (storages may die
-// after the closer below has run: they are then freed directly).
+// The lists live on the heap, behind one pointer per thread: a module's thread-locals are
+// cheap to reach only while they are small enough for glibc to place them in the static
+// TLS block (see CMakeLists.txt). The pointer's holder is trivially destructible, so it
+// stays readable while the thread exits (storages may die after the closer below has run:
+// they are then freed directly).
 struct SmallCache {
   void* blocks[kSmallClasses][kSmallKeepMax];
   int count[kSmallClasses];
+};
+struct SmallCacheRef {
+  SmallCache* cache;
   bool closed;
 };
-thread_local SmallCache t_small{};
+thread_local SmallCacheRef t_small{};
 
 struct SmallCacheCloser {
   ~SmallCacheCloser() {
-    for (int c = 0; c < kSmallClasses; ++c) {
-      for (int i = 0; i < t_small.count[c]; ++i) std::free(t_small.blocks[c][i]);
-      t_small.count[c] = 0;
+    if (SmallCache* sc = t_small.cache) {
+      for (int c = 0; c < kSmallClasses; ++c)
+        for (int i = 0; i < sc->count[c]; ++i) std::free(sc->blocks[c][i]);
+      delete sc;
     }
+    t_small.cache = nullptr;
     t_small.closed = true;
   }
 };
 thread_local SmallCacheCloser t_closer;  // constructed (and its exit hook registered) on first use
+
+// This thread's lists, made on first use; null once the thread is exiting.
+SmallCache* small_cache() {
+  if (SmallCache* sc = t_small.cache) return sc;
+  if (t_small.closed) return nullptr;
+  (void)&t_closer;
+  t_small.cache = new (std::nothrow) SmallCache{};
+  return t_small.cache;
+}
 
 // The class of a request, or -1 outside the medium range; `rounded` becomes its capacity.
 int small_class(size_t& rounded) {
@@ -132,8 +150,9 @@ void Storage::allocate_buffer(size_t nbytes) {
   if (rounded < nbytes) rounded = SIZE_MAX;  // overflowed: let the allocator refuse
   if (rounded == 0) rounded = kAlignment;
   void* p = nullptr;
-  if (int c = small_class(rounded); c >= 0 && t_small.count[c] > 0) {
-    p = t_small.blocks[c][--t_small.count[c]];
+  SmallCache* sc = t_small.cache;
+  if (int c = small_class(rounded); c >= 0 && sc && sc->count[c] > 0) {
+    p = sc->blocks[c][--sc->count[c]];
   } else if (rounded >= kCacheMin && rounded != SIZE_MAX) {
     rounded = (rounded + kPage - 1) / kPage * kPage;
     size_t cap = 0;
@@ -162,10 +181,12 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_pt
 Storage::~Storage() {
   if (owner_ || !data_) return;
   size_t cap = capacity_;
-  if (int c = small_class(cap); c >= 0 && cap == capacity_ && !t_small.closed && t_small.count[c] < small_keep(c)) {
-    (void)&t_closer;
-    t_small.blocks[c][t_small.count[c]++] = data_;
-    return;
+  if (int c = small_class(cap); c >= 0 && cap == capacity_) {
+    SmallCache* sc = small_cache();
+    if (sc && sc->count[c] < small_keep(c)) {
+      sc->blocks[c][sc->count[c]++] = data_;
+      return;
+    }
   }
   if (capacity_ >= kCacheMin && cache().give(data_, capacity_)) return;
   std::free(data_);
