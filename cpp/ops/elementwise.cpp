@@ -99,11 +99,31 @@ namespace {
 using detail::LoopBuilder;
 
 Tensor as_dtype(const Tensor& t, DType dt) { return t.dtype() == dt ? t : cast_copy(t, dt); }
+// The same without copying the handle when no cast is needed (no refcount traffic on the
+// per-op path): returns `t`, or the cast copy kept in `keep`.
+// A wrapped Python number (float64, int64 or bool, 0-dim) is made again in `dt` from its
+// value instead of through the copy kernels.
+const Tensor& as_dtype(const Tensor& t, DType dt, Tensor& keep) {
+  if (t.dtype() == dt) return t;
+  if (t->is_wrapped_number && t.dim() == 0) {
+    Scalar v = t.dtype() == DType::Float64 ? Scalar(*t.data<double>())
+               : t.dtype() == DType::Int64 ? Scalar(*t.data<int64_t>())
+               : t.dtype() == DType::Bool  ? Scalar::from_bool(*t.data<bool>())
+                                           : Scalar(*t.data<float>());
+    keep = scalar_tensor(v, dt);
+    keep->is_wrapped_number = true;
+    return keep;
+  }
+  keep = cast_copy(t, dt);
+  return keep;
+}
 
 // out = op(a, b) with broadcasting, computing in `dt`; returns a new tensor.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, DType dt, const char* name) {
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor ac = as_dtype(a, dt), bc = as_dtype(b, dt);
+  Tensor keep_a, keep_b;
+  const Tensor& ac = as_dtype(a, dt, keep_a);
+  const Tensor& bc = as_dtype(b, dt, keep_b);
   Tensor out = empty(shape, kernels::is_comparison(op) ? DType::Bool : dt);
   if (out.numel() == 0) return out;
   LoopBuilder lb(shape);
@@ -113,7 +133,8 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, DType dt, co
 }
 
 Tensor unary_kernel(UnaryOp op, const Tensor& a, DType dt) {
-  Tensor ac = as_dtype(a, dt);
+  Tensor keep;
+  const Tensor& ac = as_dtype(a, dt, keep);
   Tensor out = empty(a.shape(), dt);
   if (out.numel() == 0) return out;
   LoopBuilder lb(a.shape());
@@ -156,15 +177,18 @@ struct RsubBackward1 : Node {
   variable_list apply(variable_list&& g) override { return {neg(g[0])}; }
 };
 
-Tensor scaled(const Tensor& b, Scalar alpha) {
+// alpha * b without grad: `b` itself when alpha is 1 (no copy of the handle), else the
+// product, kept in `keep`.
+const Tensor& scaled(const Tensor& b, Scalar alpha, Tensor& keep) {
   if (alpha.kind != Scalar::Kind::Float && alpha.i == 1) return b;
   if (alpha.kind == Scalar::Kind::Float && alpha.f == 1.0) return b;
   NoGradGuard ng;
-  return mul(b, wrapped_scalar(alpha));
+  keep = mul(b, wrapped_scalar(alpha));
+  return keep;
 }
 
-void check_alpha(const Tensor& a, const Tensor& b, Scalar alpha, const char* op) {
-  DType dt = detail::result_type({&a, &b});
+// `dt` is the operands' result type.
+void check_alpha(DType dt, Scalar alpha, const char* op) {
   if (!is_floating(dt) && alpha.is_float()) {
     throw Error(ErrorKind::Runtime, str("For integral input tensors, argument alpha must not be a floating point "
                                         "number. (in ", op, ")"));
@@ -174,9 +198,10 @@ void check_alpha(const Tensor& a, const Tensor& b, Scalar alpha, const char* op)
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) {
-  check_alpha(a, b, alpha, "add");
   DType dt = detail::result_type({&a, &b});
-  Tensor out = binary_kernel(BinaryOp::Add, a, scaled(b, alpha), dt, "add");
+  check_alpha(dt, alpha, "add");
+  Tensor keep;
+  Tensor out = binary_kernel(BinaryOp::Add, a, scaled(b, alpha, keep), dt, "add");
   if (auto n = make_node<AddBackward0>({&a, &b})) {
     n->alpha = alpha;
     set_history(out, n);
@@ -198,9 +223,10 @@ Tensor sub(const Tensor& a, const Tensor& b, Scalar alpha) {
                 "`logical_xor()` operator instead.");
   }
   check_sub_bool(a, b);
-  check_alpha(a, b, alpha, "sub");
   DType dt = detail::result_type({&a, &b});
-  Tensor out = binary_kernel(BinaryOp::Sub, a, scaled(b, alpha), dt, "sub");
+  check_alpha(dt, alpha, "sub");
+  Tensor keep;
+  Tensor out = binary_kernel(BinaryOp::Sub, a, scaled(b, alpha, keep), dt, "sub");
   if (auto n = make_node<SubBackward0>({&a, &b})) {
     n->alpha = alpha;
     set_history(out, n);
@@ -562,7 +588,8 @@ Tensor clamp(const Tensor& a, std::optional<Scalar> min, std::optional<Scalar> m
   if (max) st.add_scalar(max->natural_dtype());
   DType dt = st.result();
   check_clamp_dtype(dt);
-  Tensor ac = as_dtype(a, dt);
+  Tensor keep;
+  const Tensor& ac = as_dtype(a, dt, keep);
   Tensor out = empty(a.shape(), dt);
   if (out.numel() > 0) {
     kernels::ScalarValue lo = detail::scalar_value(min.value_or(Scalar())), hi = detail::scalar_value(max.value_or(Scalar()));
@@ -725,18 +752,20 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
 
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "add_", {&other});
-  check_alpha(self, other, alpha, "add_");
+  check_alpha(detail::result_type({&self, &other}), alpha, "add_");
   // scaled() detaches: the direct path must not see a grad-requiring `other` as a constant
-  if (!other.requires_grad() && try_direct_binary(self, BinaryOp::Add, scaled(other, alpha), "add_")) return self;
+  Tensor keep;
+  if (!other.requires_grad() && try_direct_binary(self, BinaryOp::Add, scaled(other, alpha, keep), "add_")) return self;
   return inplace(self, "add_", {&other}, [&](const Tensor& s) { return add(s, other, alpha); });
 }
 
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "sub_", {&other});
   check_sub_bool(self, other);
-  check_alpha(self, other, alpha, "sub_");
+  check_alpha(detail::result_type({&self, &other}), alpha, "sub_");
+  Tensor keep;
   if (self.dtype() != DType::Bool && !other.requires_grad() &&
-      try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha), "sub_"))
+      try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha, keep), "sub_"))
     return self;
   return inplace(self, "sub_", {&other}, [&](const Tensor& s) { return sub(s, other, alpha); });
 }

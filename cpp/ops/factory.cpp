@@ -21,7 +21,17 @@ Tensor ones(const Shape& shape, DType dtype) { return full(shape, Scalar(int64_t
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 
-Tensor scalar_tensor(Scalar value, DType dtype) { return full({}, value, dtype); }
+// The value written directly, with the fill kernels' conversions (no loop for one element).
+Tensor scalar_tensor(Scalar value, DType dtype) {
+  Tensor out = empty({}, dtype);
+  switch (dtype) {
+    case DType::Float32: *out.data<float>() = static_cast<float>(value.f); return out;
+    case DType::Float64: *out.data<double>() = value.f; return out;
+    case DType::Int64: *out.data<int64_t>() = value.i; return out;
+    case DType::Bool: *out.data<bool>() = static_cast<bool>(value.i); return out;
+  }
+  return full({}, value, dtype);
+}
 
 Tensor wrapped_scalar(Scalar value) {
   DType dt = value.natural_dtype();
