@@ -54,6 +54,30 @@ def test_creation_site_skips_embers_own_python_frames():
     assert values.grad_fn.creation_site == site(here)
 
 
+def test_creation_site_in_fresh_frames():
+    # Sites are read from the interpreter's frame records: a lambda, a comprehension, a
+    # generator and a nested function each run in a frame made for the call.
+    x = ember.ones(2, requires_grad=True)
+    f = lambda t: t * 3  # noqa: E731
+    here = line() - 1
+    assert f(x).grad_fn.creation_site == site(here)
+    ys = [x * k for k in (1.0, 2.0)]; here = line()  # noqa: E702
+    assert [y.grad_fn.creation_site for y in ys] == [site(here)] * 2
+
+    def gen():
+        for k in (1.0, 2.0):
+            yield x - k
+    here = line() - 1
+    assert [y.grad_fn.creation_site for y in gen()] == [site(here)] * 2
+
+    def outer():
+        def inner(t):
+            return t.exp()
+        return inner(x)
+    here = line() - 2
+    assert outer().grad_fn.creation_site == site(here)
+
+
 def test_creation_site_of_large_ops_run_without_the_gil():
     x = ember.ones(300, 300, requires_grad=True)  # 9e4 elements: the kernel runs without the GIL
     y = x.exp(); here = line()  # noqa: E702
