@@ -19,7 +19,10 @@ cp build/asan-py/_C*.so "$pkg/ember/"
 
 # The sanitizer runtimes must be loaded before Python; leaks are CPython's business here.
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1  # 10**15-element tests
+# RSS-growth tests skip themselves here (EMBER_ASAN_PKG is set): ASan's quarantine keeps up
+# to 256 MiB of freed memory, so RSS measures the sanitizer, not ember. EMBER_ASAN_OPTIONS
+# is prepended to ASAN_OPTIONS ("quarantine_size_mb=8:" ...).
+export ASAN_OPTIONS=${EMBER_ASAN_OPTIONS:-}detect_leaks=0:abort_on_error=1:allocator_may_return_null=1  # 10**15-element tests
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 EMBER_ASAN_PKG="$PWD/$pkg" exec python - "$@" <<'EOF'
 import os, sys
