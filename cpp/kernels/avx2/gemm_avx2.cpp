@@ -99,13 +99,14 @@ inline void store_tile(const typename Vec<T>::R (&acc)[6][2], T* c, int64_t rsc,
 // stores or the C += at the end of a micro-kernel do not wait on L2/L3 or memory.
 // (asm volatile: GCC 12 drops __builtin_prefetch here.)
 inline void prefetch_line(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
+// Only the tile's own m_eff x n_eff elements: a line of another thread's C would be taken
+// from it.
 template <typename T>
-inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me) {
+inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne) {
   if (csc != 1) return;
-  constexpr int64_t NR = 2 * Vec<T>::W;
   for (int64_t i = 0; i < me; ++i) {
     prefetch_line(c + i * rsc);
-    prefetch_line(c + i * rsc + NR - 1);
+    prefetch_line(c + i * rsc + ne - 1);
   }
 }
 
@@ -122,7 +123,7 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
   typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
                 c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
                 c50 = V::zero(), c51 = V::zero();
-  prefetch_tile(c, rsc, csc, me);
+  prefetch_tile(c, rsc, csc, me, ne);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     const typename V::R b0 = V::load(b), b1 = V::load(b + W);
@@ -156,10 +157,8 @@ inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
   typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
                 c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
                 c50 = V::zero(), c51 = V::zero();
-  prefetch_tile(c, rsc, csc, me);
-#pragma GCC unroll 2
-  for (int64_t p = 0; p < k; ++p) {
-    if (PrefetchB) prefetch_line(b + kSupBAhead * ldb);  // past B's end is harmless
+  prefetch_tile(c, rsc, csc, me, ne);
+  auto step = [&] {
     const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
     typename V::R av;
     av = V::bcast(a), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
@@ -170,7 +169,18 @@ inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
     av = V::bcast(a + o5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
     a += csa;
     b += ldb;
+  };
+  int64_t p = 0;
+  if (PrefetchB) {
+    // Never past B's last row: the memory after B may be another thread's C.
+#pragma GCC unroll 2
+    for (; p + kSupBAhead < k; ++p) {
+      prefetch_line(b + kSupBAhead * ldb);
+      step();
+    }
   }
+#pragma GCC unroll 2
+  for (; p < k; ++p) step();
   const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
 }
