@@ -22,6 +22,15 @@ inline void cpu_relax() {
 #endif
 }
 
+// Asks for the cache line at p (asm volatile: GCC 12 drops some __builtin_prefetch calls).
+inline void prefetch_line(const void* p) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#endif
+}
+// Rows of B that pack_b_panel asks for ahead of the row it copies.
+constexpr int64_t kPackBAhead = 16;
+
 // A grow-only 64-byte aligned scratch buffer, one per thread and role, so packing never
 // allocates (and never page-faults) after the first large product.
 struct Scratch {
@@ -65,7 +74,14 @@ void pack_a(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc
 template <typename T>
 void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int64_t ne, int64_t nr) {
   if (ne < nr) std::fill(dst, dst + nr * kc, T(0));
-  if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
+  if (csb == 1 && ne == nr && sizeof(T) * nr == 64) {
+    // Row-major B, one cache line per row: the rows are a page apart when B is wide, where
+    // the hardware prefetchers do not follow, so ask for them ahead.
+    for (int64_t p = 0; p < kc; ++p) {
+      if (p + kPackBAhead < kc) prefetch_line(b + (p + kPackBAhead) * rsb);
+      std::memcpy(dst + p * nr, b + p * rsb, 64);
+    }
+  } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
     for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
   } else if (csb == 1) {
     for (int64_t p = 0; p < kc; ++p)
@@ -96,6 +112,17 @@ Split split_tasks(int64_t rows, int64_t panels, int64_t unit, int64_t max_rows, 
   const int64_t nsplit = std::min(panels, std::max<int64_t>(1, ceil_div(want, nrb)));
   const int64_t per_split = ceil_div(panels, nsplit);
   return {row_blk, nsplit, per_split, nrb * ceil_div(panels, per_split)};
+}
+
+// Tasks wanted from the packed path: two per thread, so that a thread slowed by a noisy
+// neighbour takes fewer. But when m makes at most one row block (<= MC rows, >= kMinTaskRows)
+// per thread, one task per thread, rows only: the column split that would make the second
+// task per thread has both halves pack the same rows of A (256^3 and (256 x 4096) @
+// (4096 x 1024) on 2 threads gain 4-7%).
+int64_t packed_tasks_wanted(const Blocking& bs, int64_t m, int nt) {
+  if (nt <= 1) return 1;
+  if (ceil_div(m, bs.mc) <= nt && m >= nt * kMinTaskRows) return nt;
+  return 2 * nt;
 }
 
 // Panel flags: 0 not packed, 1 being packed, 2 ready.
@@ -141,7 +168,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       while (__atomic_load_n(f, __ATOMIC_ACQUIRE) != 2) cpu_relax();
       return dst;
     };
-    const Split sp = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, nt > 1 ? 2 * nt : 1);
+    const Split sp = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, packed_tasks_wanted(bs, m, nt));
     // Task t at KC step q: pack its rows of A, then run its panels.
     auto step = [&](int64_t t, int64_t q) {
       const int64_t ib = t / sp.nsplit, part = t % sp.nsplit;
@@ -198,23 +225,28 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
     const int64_t i_begin = ib * sp.row_blk, i_end = std::min(m, i_begin + sp.row_blk);
     const int64_t jp0 = part * sp.per_split, jp1 = std::min(npanels, jp0 + sp.per_split);
     if (jp0 >= jp1 || i_begin >= i_end) return;
-    for (int64_t pc = 0; pc < k; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, k - pc);
-      const bool acc = accumulate || pc > 0;
-      for (int64_t jp = jp0; jp < jp1; ++jp) {
-        const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
-        const T* bp = b + pc * rsb + j0 * csb;
-        int64_t ldb = rsb;
-        if (csb != 1 || ne < NR) {  // pack this micro-panel (transposed B, or the edge)
-          T* buf = t_sup_b.get<T>(kc_max * NR);
-          pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR);
-          bp = buf;
-          ldb = NR;
+    // Rows in chunks of MC: a column panel's pass then touches MC rows of C (a few dozen
+    // pages, not thousands when m is large), and the chunk's rows of A stay in cache.
+    for (int64_t ib0 = i_begin; ib0 < i_end; ib0 += bs.mc) {
+      const int64_t ib1 = std::min(i_end, ib0 + bs.mc);
+      for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, k - pc);
+        const bool acc = accumulate || pc > 0;
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
+          const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
+          const T* bp = b + pc * rsb + j0 * csb;
+          int64_t ldb = rsb;
+          if (csb != 1 || ne < NR) {  // pack this micro-panel (transposed B, or the edge)
+            T* buf = t_sup_b.get<T>(kc_max * NR);
+            pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR);
+            bp = buf;
+            ldb = NR;
+          }
+          for (int64_t i0 = ib0; i0 < ib1; i0 += MR)
+            kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, c + i0 * rsc + j0 * csc, rsc, csc,
+                    std::min(MR, ib1 - i0), ne, acc);
+          interrupt::poll((ib1 - ib0) * kc * ne);
         }
-        for (int64_t i0 = i_begin; i0 < i_end; i0 += MR)
-          kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, c + i0 * rsc + j0 * csc, rsc, csc,
-                  std::min(MR, i_end - i0), ne, acc);
-        interrupt::poll((i_end - i_begin) * kc * ne);
       }
     }
   };

@@ -389,7 +389,11 @@ void check_gemm() {
   for (auto sh : std::vector<std::array<int64_t, 3>>{{100, 32, 3},   {100, 1, 32},    {100, 32, 1},   {32, 1, 100},
                                                      {3, 32, 100},   {150, 40, 300},  {300, 70, 520}, {7, 4100, 5},
                                                      {255, 257, 17}, {40, 4100, 40},  {300, 10, 600}, {10, 300, 600},
-                                                     {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100}}) {
+                                                     {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100},
+                                                     // unpacked, m cut into MC-row chunks (short k; small m n k)
+                                                     {1000, 37, 20}, {301, 40, 33},
+                                                     // packed, one row block per thread
+                                                     {200, 70, 300}}) {
     shapes.push_back(sh);
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
@@ -425,12 +429,16 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
   std::vector<float> A = random_vec<float>(rng, m * k), B = random_vec<float>(rng, k * n);
   std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end());
   // More GEMM shapes: unpacked (n <= NR with A transposed, short k, small m n k), and
-  // packed with several NC blocks (B's packed block spans all of k).
+  // packed with several NC blocks (B's packed block spans all of k); the unpacked path
+  // with m in MC-row chunks (k = 10, as in the training step's g @ w2^T); packed with one
+  // row block per thread (256^3, m = 256 with a long k).
   struct Shape {
     int64_t m, n, k;
     bool at;
   };
-  const Shape shapes[] = {{1000, 10, 700, true}, {700, 300, 10, false}, {150, 140, 130, false}, {9, 2100, 2100, false}};
+  const Shape shapes[] = {{1000, 10, 700, true},  {700, 300, 10, false},  {150, 140, 130, false},
+                          {9, 2100, 2100, false}, {1500, 300, 10, false}, {256, 256, 256, false},
+                          {256, 100, 1000, true}};
   std::vector<std::vector<float>> more;
   const int64_t big = 3000017;
   std::vector<float> x = random_vec<float>(rng, big), y = random_vec<float>(rng, big);

@@ -95,6 +95,24 @@ inline void store_tile(const typename Vec<T>::R (&acc)[6][2], T* c, int64_t rsc,
     }
 }
 
+// Starts loading the m_eff rows of a C tile (two cache lines each) into L1, so the
+// stores or the C += at the end of a micro-kernel do not wait on L2/L3 or memory.
+// (asm volatile: GCC 12 drops __builtin_prefetch here.)
+inline void prefetch_line(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
+// Only the tile's own m_eff x n_eff elements: a line of another thread's C would be taken
+// from it.
+template <typename T>
+inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne) {
+  if (csc != 1) return;
+  for (int64_t i = 0; i < me; ++i) {
+    prefetch_line(c + i * rsc);
+    prefetch_line(c + i * rsc + ne - 1);
+  }
+}
+
+// Rows of B the unpacked micro-kernel asks for ahead of the one it reads.
+constexpr int64_t kSupBAhead = 8;
+
 // The micro-kernel (contract in gemm.h): a 6 x (2 W) tile in 12 accumulators; per k step
 // two loads of B, six broadcasts of A, twelve FMAs.
 template <typename T>
@@ -105,6 +123,7 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
   typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
                 c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
                 c50 = V::zero(), c51 = V::zero();
+  prefetch_tile(c, rsc, csc, me, ne);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     const typename V::R b0 = V::load(b), b1 = V::load(b + W);
@@ -125,9 +144,11 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
 // The unpacked micro-kernel (contract in gemm.h): the same tile and FMA order as ukr_6x2w,
 // with A broadcast from its rows in place. Rows past m_eff repeat row m_eff - 1, so they
 // read only valid memory; their results are dropped by store_tile.
-template <typename T>
-void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
-               int64_t csc, int64_t me, int64_t ne, bool accumulate) {
+// PrefetchB: B is read in place from a matrix wider than NR (rows possibly pages apart,
+// beyond the hardware prefetchers), so ask for its rows ahead.
+template <typename T, bool PrefetchB>
+inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+                           int64_t rsc, int64_t csc, int64_t me, int64_t ne, bool accumulate) {
   using V = Vec<T>;
   constexpr int W = V::W, MR = 6;
   const int64_t o1 = std::min<int64_t>(1, me - 1) * rsa, o2 = std::min<int64_t>(2, me - 1) * rsa,
@@ -136,8 +157,8 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
   typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
                 c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
                 c50 = V::zero(), c51 = V::zero();
-#pragma GCC unroll 2
-  for (int64_t p = 0; p < k; ++p) {
+  prefetch_tile(c, rsc, csc, me, ne);
+  auto step = [&] {
     const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
     typename V::R av;
     av = V::bcast(a), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
@@ -148,9 +169,34 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
     av = V::bcast(a + o5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
     a += csa;
     b += ldb;
+  };
+  int64_t p = 0;
+  if (PrefetchB) {
+    // Never past B's last row: the memory after B may be another thread's C.
+#pragma GCC unroll 2
+    for (; p + kSupBAhead < k; ++p) {
+      prefetch_line(b + kSupBAhead * ldb);
+      step();
+    }
   }
+#pragma GCC unroll 2
+  for (; p < k; ++p) step();
   const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
+}
+
+template <typename T>
+[[gnu::noinline]] void sukr_6x2w_prefetch(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb,
+                                          T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne, bool accumulate) {
+  sukr_6x2w_impl<T, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
+}
+// (Two functions, not one with a branch: GCC then compiles the packed-B loop as it did
+// before the prefetching one existed, ~7% faster at k = 10.)
+template <typename T>
+void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
+               int64_t csc, int64_t me, int64_t ne, bool accumulate) {
+  if (ldb > 2 * Vec<T>::W) return sukr_6x2w_prefetch<T>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
+  sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
 }
 
 // Small products (m n k < kSmallMNK): no packing. Returns false when the layout has no
