@@ -216,6 +216,9 @@ def main():
     import numpy as np
 
     sections = args.sections.split(",")
+    unknown = [x for x in sections if x not in WORKERS]
+    if unknown:
+        ap.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(WORKERS)}")
     peaks = {1: [], 2: []}
     samples = {}  # (section, lib, threads) -> {key: [values]}
     for r in range(args.rounds):

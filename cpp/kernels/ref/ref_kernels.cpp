@@ -293,8 +293,18 @@ void fill_ref(DType dt, const Loop& l, ScalarValue value) {
   dispatch_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
     const T v = scalar_as<T>(value);
+    const T zero{};
+    const bool zero_bits = std::memcmp(&v, &zero, sizeof(T)) == 0;  // not -0.0
     const size_t isz[1] = {sizeof(T)};
     nd_loop<1>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+      if (s[0] == static_cast<int64_t>(sizeof(T))) {  // a dense run: memset, or a loop the compiler vectorises
+        if (zero_bits) {
+          std::memset(p[0], 0, static_cast<size_t>(n) * sizeof(T));
+        } else {
+          for (int64_t i = 0; i < n; ++i) store<T>(p[0] + i * static_cast<int64_t>(sizeof(T)), v);
+        }
+        return;
+      }
       for (int64_t i = 0; i < n; ++i) store<T>(p[0] + i * s[0], v);
     });
   });
