@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/per_thread.h"
+
 namespace ember::pool {
 
 namespace {
@@ -17,45 +19,21 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
-// The lists live on the heap, behind one pointer per thread (small thread-locals are the
-// cheap ones: see CMakeLists.txt). The pointer's holder is trivially destructible, so it
-// stays readable while the thread exits (objects may die after the closer below has run:
-// their blocks are then freed directly).
+// One thread's free lists (core/per_thread.h: made on first use, freed at thread exit).
 struct Cache {
   FreeBlock* head[kClasses];
   uint32_t count[kClasses];
-};
-struct CacheRef {
-  Cache* cache;
-  bool closed;
-};
-thread_local CacheRef t_cache{};
-
-struct Closer {
-  ~Closer() {
-    if (Cache* tc = t_cache.cache) {
-      for (int c = 0; c < kClasses; ++c) {
-        while (FreeBlock* b = tc->head[c]) {
-          tc->head[c] = b->next;
-          std::free(b);
-        }
+  ~Cache() {
+    for (FreeBlock* b : head) {
+      while (b) {
+        FreeBlock* next = b->next;
+        std::free(b);
+        b = next;
       }
-      delete tc;
     }
-    t_cache.cache = nullptr;
-    t_cache.closed = true;
   }
 };
-thread_local Closer t_closer;  // constructed (and its exit hook registered) on first use
-
-// This thread's lists, made on first use; null once the thread is exiting.
-Cache* thread_cache() {
-  if (Cache* tc = t_cache.cache) return tc;
-  if (t_cache.closed) return nullptr;
-  (void)&t_closer;
-  t_cache.cache = new (std::nothrow) Cache{};
-  return t_cache.cache;
-}
+using ThreadCache = PerThread<Cache>;
 
 inline size_t size_class(size_t nbytes) { return (nbytes + kGranule - 1) / kGranule; }
 
@@ -78,7 +56,7 @@ constexpr bool kPooled = true;
 void* allocate(size_t nbytes) {
   const size_t c = size_class(nbytes);
   if (kPooled && c < kClasses) {
-    Cache* tc = t_cache.cache;
+    Cache* tc = ThreadCache::if_made();
     if (FreeBlock* b = tc ? tc->head[c] : nullptr) {
       tc->head[c] = b->next;
       --tc->count[c];
@@ -97,7 +75,7 @@ void deallocate(void* p, size_t nbytes) noexcept {
   if (!p) return;
   const size_t c = size_class(nbytes);
   if (kPooled && c < kClasses && c > 0) {
-    Cache* tc = thread_cache();
+    Cache* tc = ThreadCache::get();
     if (tc && tc->count[c] < kKeep) {
       auto* b = static_cast<FreeBlock*>(p);
       b->next = tc->head[c];

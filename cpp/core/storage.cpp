@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "core/per_thread.h"
 #include "core/small_pool.h"
 #include "core/version_counter.h"
 
@@ -80,42 +81,16 @@ constexpr int kSmallClasses = 12;  // 64 B .. 128 KiB
 constexpr int kSmallKeepMax = 32;
 constexpr int small_keep(int c) { return c < 5 ? kSmallKeepMax : 4; }  // 64 B .. 1 KiB: 32
 
-// The lists live on the heap, behind one pointer per thread: a module's thread-locals are
-// cheap to reach only while they are small enough for glibc to place them in the static
-// TLS block (see CMakeLists.txt). The pointer's holder is trivially destructible, so it
-// stays readable while the thread exits (storages may die after the closer below has run:
-// they are then freed directly).
+// One thread's lists (core/per_thread.h: made on first use, freed at thread exit).
 struct SmallCache {
   void* blocks[kSmallClasses][kSmallKeepMax];
   int count[kSmallClasses];
-};
-struct SmallCacheRef {
-  SmallCache* cache;
-  bool closed;
-};
-thread_local SmallCacheRef t_small{};
-
-struct SmallCacheCloser {
-  ~SmallCacheCloser() {
-    if (SmallCache* sc = t_small.cache) {
-      for (int c = 0; c < kSmallClasses; ++c)
-        for (int i = 0; i < sc->count[c]; ++i) std::free(sc->blocks[c][i]);
-      delete sc;
-    }
-    t_small.cache = nullptr;
-    t_small.closed = true;
+  ~SmallCache() {
+    for (int c = 0; c < kSmallClasses; ++c)
+      for (int i = 0; i < count[c]; ++i) std::free(blocks[c][i]);
   }
 };
-thread_local SmallCacheCloser t_closer;  // constructed (and its exit hook registered) on first use
-
-// This thread's lists, made on first use; null once the thread is exiting.
-SmallCache* small_cache() {
-  if (SmallCache* sc = t_small.cache) return sc;
-  if (t_small.closed) return nullptr;
-  (void)&t_closer;
-  t_small.cache = new (std::nothrow) SmallCache{};
-  return t_small.cache;
-}
+using ThreadSmallCache = PerThread<SmallCache>;
 
 // The class of a request, or -1 outside the medium range; `rounded` becomes its capacity.
 int small_class(size_t& rounded) {
@@ -150,7 +125,7 @@ void Storage::allocate_buffer(size_t nbytes) {
   if (rounded < nbytes) rounded = SIZE_MAX;  // overflowed: let the allocator refuse
   if (rounded == 0) rounded = kAlignment;
   void* p = nullptr;
-  SmallCache* sc = t_small.cache;
+  SmallCache* sc = ThreadSmallCache::if_made();
   if (int c = small_class(rounded); c >= 0 && sc && sc->count[c] > 0) {
     p = sc->blocks[c][--sc->count[c]];
   } else if (rounded >= kCacheMin && rounded != SIZE_MAX) {
@@ -182,7 +157,7 @@ Storage::~Storage() {
   if (owner_ || !data_) return;
   size_t cap = capacity_;
   if (int c = small_class(cap); c >= 0 && cap == capacity_) {
-    SmallCache* sc = small_cache();
+    SmallCache* sc = ThreadSmallCache::get();
     if (sc && sc->count[c] < small_keep(c)) {
       sc->blocks[c][sc->count[c]++] = data_;
       return;

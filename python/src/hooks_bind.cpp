@@ -229,16 +229,18 @@ int visit_trampoline(void* object, void* arg) {
   return va->visit(static_cast<PyObject*>(object), va->arg);
 }
 
-const std::shared_ptr<TensorImpl>* sole_impl(PyObject* self) {
+// The holder of a pybind11 object (a Tensor or a Node) if the object is its only owner.
+template <typename T>
+const std::shared_ptr<T>* sole_holder(PyObject* self) {
   auto vh = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
   if (!vh.holder_constructed()) return nullptr;
-  const auto& impl = vh.holder<std::shared_ptr<TensorImpl>>();
-  return impl && impl.use_count() == 1 ? &impl : nullptr;
+  const auto& h = vh.holder<std::shared_ptr<T>>();
+  return h && h.use_count() == 1 ? &h : nullptr;
 }
 
 int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(Py_TYPE(self));
-  const auto* impl = sole_impl(self);
+  const auto* impl = sole_holder<TensorImpl>(self);
   if (!impl) return 0;
   AutogradMeta* m = (*impl)->autograd();
   if (!m) return 0;
@@ -259,7 +261,7 @@ int tensor_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 int tensor_clear(PyObject* self) {
-  const auto* impl = sole_impl(self);
+  const auto* impl = sole_holder<TensorImpl>(self);
   if (!impl) return 0;
   AutogradMeta* m = (*impl)->autograd();
   if (!m) return 0;
@@ -273,16 +275,10 @@ int tensor_clear(PyObject* self) {
 // hooks -> callable -> Python object. Its traverse reports the node's hooks when it is
 // the node's only owner (as for tensors: the tensor whose grad_fn it is would otherwise
 // keep it alive from outside the collector's view).
-const std::shared_ptr<Node>* sole_node(PyObject* self) {
-  auto vh = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
-  if (!vh.holder_constructed()) return nullptr;
-  const auto& n = vh.holder<std::shared_ptr<Node>>();
-  return n && n.use_count() == 1 ? &n : nullptr;
-}
 
 int node_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(Py_TYPE(self));
-  const auto* n = sole_node(self);
+  const auto* n = sole_holder<Node>(self);
   if (!n) return 0;
   VisitArg va{visit, arg};
   if (NodeHooks* h = (*n)->hooks()) {
@@ -294,7 +290,7 @@ int node_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 int node_clear(PyObject* self) {
-  const auto* n = sole_node(self);
+  const auto* n = sole_holder<Node>(self);
   if (n && (*n)->hooks()) *(*n)->hooks() = NodeHooks();
   return 0;
 }
