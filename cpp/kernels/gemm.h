@@ -11,14 +11,16 @@
 // (144 KiB) in L2, the KC x NC panel of B (4 MiB) in L3.
 //
 // Packing reads any row/column strides (so A^T, B^T and x[::2] are never copied) and
-// zero-pads partial micro-panels to MR / NR, so edge tiles run the same micro-kernel.
+// zero-pads partial micro-panels to MR / NR, so edge tiles run the same micro-kernel. The
+// ISA's packers transpose in registers (A's rows and a column-major B's columns, 8 values
+// of k at a time); the portable loops take the other layouts and the edges.
 //
 // Threads: one parallel_for per NC block of B (usually one per call). Its tasks are
 // (ic block, jr range) pairs, and each task runs its rows through every KC step, so tasks
 // never write the same C and need no barrier between KC steps. B is packed on demand: the
-// first task that needs a KC x NR micro-panel packs it (a per-panel flag, claimed with a
-// compare-and-swap), the others wait for the flag, and the packed NC block (all of K) is
-// shared. Every element of C is computed by the same sequence of FMAs whatever the split,
+// first task that needs a KC x NR micro-panel packs it and its group of neighbours (a flag
+// per group of 4, claimed with a compare-and-swap), the others wait for the flag, and the
+// packed NC block (all of K) is shared. Every element of C is computed by the same sequence of FMAs whatever the split,
 // so results do not depend on the thread count.
 //
 // Small and skinny products take the unpacked path ("sup", as BLIS calls it): A is read in
@@ -75,11 +77,21 @@ template <typename T>
 using SupKernel = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
                            int64_t rsc, int64_t csc, int64_t m_eff, int64_t n_eff, bool accumulate);
 
+// Packing one full micro-panel, ISA-specific (null, or returning false, for a layout it
+// does not handle: the portable loops in gemm.cpp then pack it):
+//   pack_a(dst, a, rsa, csa, kc): MR rows of A at `a` -> dst[p * MR + i], p < kc
+//   pack_b(dst, b, rsb, csb, kc): NR columns of B at `b` -> dst[p * NR + j], p < kc
+// dst is 32-byte aligned; nothing outside the MR x kc (kc x NR) operand is read.
+template <typename T>
+using PackPanel = bool (*)(T* dst, const T* src, int64_t rs, int64_t cs, int64_t kc);
+
 template <typename T>
 struct Kernels {
   Blocking bs;
   MicroKernel<T> ukr;
   SupKernel<T> sukr;
+  PackPanel<T> pack_a = nullptr;
+  PackPanel<T> pack_b = nullptr;
 };
 
 // C (m x n) = [C +] A (m x k) @ B (k x n): the unpacked path or the five loops, chosen from

@@ -199,6 +199,160 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
   sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
 }
 
+// ---- Packing full micro-panels (contract in gemm.h): register transposes instead of one
+// element at a time. A's rows (MR = 6) or B's columns (NR = 2 W) are read W at a time along
+// k and written as k-major rows of the packed panel.
+
+// 8 x 8 float transpose: r[i][j] -> r[j][i].
+inline void transpose8(__m256 (&r)[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {  // rows 0-3 (h = 0) and 4-7 (h = 1)
+    s[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+    s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+  }
+}
+
+// 4 x 4 double transpose.
+inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
+  const __m256d a0 = _mm256_unpacklo_pd(r0, r1), a1 = _mm256_unpackhi_pd(r0, r1);
+  const __m256d a2 = _mm256_unpacklo_pd(r2, r3), a3 = _mm256_unpackhi_pd(r2, r3);
+  r0 = _mm256_permute2f128_pd(a0, a2, 0x20);
+  r1 = _mm256_permute2f128_pd(a1, a3, 0x20);
+  r2 = _mm256_permute2f128_pd(a0, a2, 0x31);
+  r3 = _mm256_permute2f128_pd(a1, a3, 0x31);
+}
+
+inline void store2(float* p, __m128 v) { _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(v)); }
+inline void store2_hi(float* p, __m128 v) { _mm_storeh_pd(reinterpret_cast<double*>(p), _mm_castps_pd(v)); }
+
+// A, 6 rows, float32.
+bool pack_a_f32(float* dst, const float* a, int64_t rsa, int64_t csa, int64_t kc) {
+  constexpr int MR = 6;
+  int64_t p = 0;
+  if (csa == 1) {  // rows contiguous along k: 6 x 8 blocks
+    for (; p + 8 <= kc; p += 8, dst += 8 * MR) {
+      __m256 r[6];
+      for (int i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(a + i * rsa + p);
+      // rows 0-3: s[j] holds column j (low lane) and column j + 4 (high lane)
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 s[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+      // rows 4-5: pairs for columns 0,1 | 4,5 (u) and 2,3 | 6,7 (w)
+      const __m256 u = _mm256_unpacklo_ps(r[4], r[5]), w = _mm256_unpackhi_ps(r[4], r[5]);
+      for (int h = 0; h < 2; ++h) {
+        const __m128 uh = h ? _mm256_extractf128_ps(u, 1) : _mm256_castps256_ps128(u);
+        const __m128 wh = h ? _mm256_extractf128_ps(w, 1) : _mm256_castps256_ps128(w);
+        float* d = dst + 4 * h * MR;
+        for (int j = 0; j < 4; ++j)
+          _mm_storeu_ps(d + j * MR, h ? _mm256_extractf128_ps(s[j], 1) : _mm256_castps256_ps128(s[j]));
+        store2(d + 0 * MR + 4, uh);
+        store2_hi(d + 1 * MR + 4, uh);
+        store2(d + 2 * MR + 4, wh);
+        store2_hi(d + 3 * MR + 4, wh);
+      }
+    }
+    for (; p < kc; ++p, dst += MR)
+      for (int i = 0; i < MR; ++i) dst[i] = a[i * rsa + p];
+    return true;
+  }
+  if (rsa == 1) {  // columns contiguous (A^T): 4 + 2 values per step of k
+    for (; p < kc; ++p, dst += MR) {
+      const float* s = a + p * csa;
+      _mm_storeu_ps(dst, _mm_loadu_ps(s));
+      store2(dst + 4, _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + 4))));
+    }
+    return true;
+  }
+  return false;
+}
+
+// B, 16 columns, float32: only column-major B (rows of the packed panel are 16 columns, each
+// read along k); row-major B is a copy of 64-byte rows, done by gemm.cpp.
+bool pack_b_f32(float* dst, const float* b, int64_t rsb, int64_t csb, int64_t kc) {
+  constexpr int NR = 16;
+  if (rsb != 1) return false;
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int h = 0; h < 2; ++h) {
+      __m256 r[8];
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (8 * h + j) * csb + p);
+      transpose8(r);
+      for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + (p + q) * NR + 8 * h, r[q]);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
+  return true;
+}
+
+// A, 6 rows, float64.
+bool pack_a_f64(double* dst, const double* a, int64_t rsa, int64_t csa, int64_t kc) {
+  constexpr int MR = 6;
+  int64_t p = 0;
+  if (csa == 1) {  // 6 x 4 blocks: a 4 x 4 transpose of rows 0-3 and pairs of rows 4-5
+    for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
+      __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + rsa + p), r2 = _mm256_loadu_pd(a + 2 * rsa + p),
+              r3 = _mm256_loadu_pd(a + 3 * rsa + p);
+      const __m256d r4 = _mm256_loadu_pd(a + 4 * rsa + p), r5 = _mm256_loadu_pd(a + 5 * rsa + p);
+      transpose4(r0, r1, r2, r3);
+      const __m256d u = _mm256_unpacklo_pd(r4, r5), w = _mm256_unpackhi_pd(r4, r5);
+      _mm256_storeu_pd(dst, r0);
+      _mm_storeu_pd(dst + 4, _mm256_castpd256_pd128(u));
+      _mm256_storeu_pd(dst + MR, r1);
+      _mm_storeu_pd(dst + MR + 4, _mm256_castpd256_pd128(w));
+      _mm256_storeu_pd(dst + 2 * MR, r2);
+      _mm_storeu_pd(dst + 2 * MR + 4, _mm256_extractf128_pd(u, 1));
+      _mm256_storeu_pd(dst + 3 * MR, r3);
+      _mm_storeu_pd(dst + 3 * MR + 4, _mm256_extractf128_pd(w, 1));
+    }
+    for (; p < kc; ++p, dst += MR)
+      for (int i = 0; i < MR; ++i) dst[i] = a[i * rsa + p];
+    return true;
+  }
+  if (rsa == 1) {
+    for (; p < kc; ++p, dst += MR) {
+      const double* s = a + p * csa;
+      _mm256_storeu_pd(dst, _mm256_loadu_pd(s));
+      _mm_storeu_pd(dst + 4, _mm_loadu_pd(s + 4));
+    }
+    return true;
+  }
+  return false;
+}
+
+// B, 8 columns, float64, column-major only.
+bool pack_b_f64(double* dst, const double* b, int64_t rsb, int64_t csb, int64_t kc) {
+  constexpr int NR = 8;
+  if (rsb != 1) return false;
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    for (int h = 0; h < 2; ++h) {
+      const double* s = b + 4 * h * csb + p;
+      __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + csb), r2 = _mm256_loadu_pd(s + 2 * csb),
+              r3 = _mm256_loadu_pd(s + 3 * csb);
+      transpose4(r0, r1, r2, r3);
+      _mm256_store_pd(dst + p * NR + 4 * h, r0);
+      _mm256_store_pd(dst + (p + 1) * NR + 4 * h, r1);
+      _mm256_store_pd(dst + (p + 2) * NR + 4 * h, r2);
+      _mm256_store_pd(dst + (p + 3) * NR + 4 * h, r3);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
+  return true;
+}
+
 // Small products (m n k < kSmallMNK): no packing. Returns false when the layout has no
 // small path here (the caller then packs).
 template <typename T>
@@ -281,13 +435,15 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     auto A = reinterpret_cast<const float*>(a), B = reinterpret_cast<const float*>(b);
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>};
+    static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_f32,
+                                         &pack_b_f32};
     blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
     auto C = reinterpret_cast<double*>(c);
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>};
+    static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>, &pack_a_f64,
+                                           &pack_b_f64};
     blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   }
 }
