@@ -232,8 +232,11 @@ inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
   r3 = _mm256_permute2f128_pd(a1, a3, 0x31);
 }
 
-inline void store2(float* p, __m128 v) { _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(v)); }
-inline void store2_hi(float* p, __m128 v) { _mm_storeh_pd(reinterpret_cast<double*>(p), _mm_castps_pd(v)); }
+// Two floats (the low or the high pair of v) to / from any address (the _epi64 forms make
+// no alignment assumption; _mm_load_sd and _mm_store_sd would need 8-byte alignment).
+inline void store2(float* p, __m128 v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_castps_si128(v)); }
+inline void store2_hi(float* p, __m128 v) { store2(p, _mm_movehl_ps(v, v)); }
+inline __m128 load2(const float* p) { return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
 
 // A, 6 rows, float32.
 bool pack_a_f32(float* dst, const float* a, int64_t rsa, int64_t csa, int64_t kc) {
@@ -270,7 +273,7 @@ bool pack_a_f32(float* dst, const float* a, int64_t rsa, int64_t csa, int64_t kc
     for (; p < kc; ++p, dst += MR) {
       const float* s = a + p * csa;
       _mm_storeu_ps(dst, _mm_loadu_ps(s));
-      store2(dst + 4, _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + 4))));
+      store2(dst + 4, load2(s + 4));
     }
     return true;
   }
