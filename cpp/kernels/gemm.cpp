@@ -82,30 +82,6 @@ void pack_a(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc
   }
 }
 
-// Packs the kc x nc panel of B at `b` into NR-wide micro-panels: dst[panel][p * NR + j].
-// b is (kc, nc) with strides (rsb, csb); columns past nc are zero.
-template <typename T>
-void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int64_t ne, int64_t nr, PackPanel<T> fast) {
-  if (ne == nr && fast && fast(dst, b, rsb, csb, kc)) return;
-  if (ne < nr) std::fill(dst, dst + nr * kc, T(0));
-  if (csb == 1 && ne == nr && sizeof(T) * nr == 64) {
-    // Row-major B, one cache line per row: the rows are a page apart when B is wide, where
-    // the hardware prefetchers do not follow, so ask for them ahead.
-    for (int64_t p = 0; p < kc; ++p) {
-      if (p + kPackBAhead < kc) prefetch_line(b + (p + kPackBAhead) * rsb);
-      std::memcpy(dst + p * nr, b + p * rsb, 64);
-    }
-  } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
-    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
-  } else if (csb == 1) {
-    for (int64_t p = 0; p < kc; ++p)
-      for (int64_t j = 0; j < ne; ++j) dst[p * nr + j] = b[p * rsb + j];
-  } else {  // column-major B (a transposed view): read each column along p
-    for (int64_t j = 0; j < ne; ++j)
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = b[p * rsb + j * csb];
-  }
-}
-
 // Packs `np` adjacent full micro-panels of row-major B (one 64-byte line per panel row) in
 // one pass over B's rows: each row's np lines are adjacent in memory, so the DRAM page
 // and the hardware prefetchers serve them together. Panel j goes to dst + j * pstride.
@@ -117,6 +93,27 @@ void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t kc, int64_t np, int64_
     if (p + kPackBAhead < kc)
       for (int64_t j = 0; j < np; ++j) prefetch_line(src + kPackBAhead * rsb + j * L);
     for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * L, src + j * L, 64);
+  }
+}
+
+// Packs the kc x nc panel of B at `b` into NR-wide micro-panels: dst[panel][p * NR + j].
+// b is (kc, nc) with strides (rsb, csb); columns past nc are zero.
+template <typename T>
+void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int64_t ne, int64_t nr, PackPanel<T> fast) {
+  if (ne == nr && fast && fast(dst, b, rsb, csb, kc)) return;
+  if (ne < nr) std::fill(dst, dst + nr * kc, T(0));
+  if (csb == 1 && ne == nr && sizeof(T) * nr == 64) {
+    // Row-major B, one cache line per row: the rows are a page apart when B is wide, where
+    // the hardware prefetchers do not follow, so pack_b_rows asks for them ahead.
+    pack_b_rows(dst, b, rsb, kc, 1, 0);
+  } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
+    for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
+  } else if (csb == 1) {
+    for (int64_t p = 0; p < kc; ++p)
+      for (int64_t j = 0; j < ne; ++j) dst[p * nr + j] = b[p * rsb + j];
+  } else {  // column-major B (a transposed view): read each column along p
+    for (int64_t j = 0; j < ne; ++j)
+      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = b[p * rsb + j * csb];
   }
 }
 
@@ -186,19 +183,20 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     const int64_t nc = std::min(nc_blk, n - jc);
     const int64_t npanels = ceil_div(nc, NR), ngroups = ceil_div(npanels, G);
     std::fill(flags, flags + slots * ngroups, 0);
-    // The packed micro-panel (q, jp): KC step q, columns jc + jp NR. Panels are packed in
-    // groups of G (one flag per group).
+    // Where the packed micro-panel (q, jp) (KC step q, columns jc + jp NR) lives, and the
+    // flag of its group: panels are packed in groups of G.
+    auto packed_at = [&](int64_t q, int64_t jp) { return bpack + ((slots > 1 ? q : 0) * npanels + jp) * kc_max * NR; };
+    auto flag_of = [&](int64_t q, int64_t jp) { return flags + (slots > 1 ? q : 0) * ngroups + jp / G; };
     auto panel = [&](int64_t q, int64_t jp) -> const T* {
-      const int64_t slot = slots > 1 ? q : 0;
-      T* dst = bpack + (slot * npanels + jp) * kc_max * NR;
+      T* dst = packed_at(q, jp);
       const int64_t g = jp / G;
-      int* f = flags + slot * ngroups + g;
+      int* f = flag_of(q, jp);
       int state = __atomic_load_n(f, __ATOMIC_ACQUIRE);
       if (state == 2) return dst;
       if (state == 0 && __atomic_compare_exchange_n(f, &state, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
         const int64_t jg0 = g * G, jg1 = std::min(npanels, jg0 + G);
-        T* gdst = bpack + (slot * npanels + jg0) * kc_max * NR;
+        T* gdst = packed_at(q, jg0);
         if (csb == 1 && jg1 * NR <= nc && NR * static_cast<int64_t>(sizeof(T)) == 64) {
           pack_b_rows<T>(gdst, b + pc * rsb + jc + jg0 * NR, rsb, kc, jg1 - jg0, kc_max * NR);
         } else {
@@ -235,9 +233,9 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         // +1-1.5%, 1 thread +0.3-0.7%; prefetcht0 and t2 measured the same within noise).
         const char* next = nullptr;
         if (r + 1 < len) {
-          const int64_t jn = jp0 + (r + 1 + rot) % len, slot = slots > 1 ? q : 0;
-          if (__atomic_load_n(flags + slot * ngroups + jn / G, __ATOMIC_ACQUIRE) == 2)
-            next = reinterpret_cast<const char*>(bpack + (slot * npanels + jn) * kc_max * NR);
+          const int64_t jn = jp0 + (r + 1 + rot) % len;
+          if (__atomic_load_n(flag_of(q, jn), __ATOMIC_ACQUIRE) == 2)
+            next = reinterpret_cast<const char*>(packed_at(q, jn));
         }
         const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(T)) / 64, per_tile = ceil_div(lines, ceil_div(mc, MR));
         int64_t line = 0;

@@ -20,8 +20,8 @@
 // never write the same C and need no barrier between KC steps. B is packed on demand: the
 // first task that needs a KC x NR micro-panel packs it and its group of neighbours (a flag
 // per group of 4, claimed with a compare-and-swap), the others wait for the flag, and the
-// packed NC block (all of K) is shared. Every element of C is computed by the same sequence of FMAs whatever the split,
-// so results do not depend on the thread count.
+// packed NC block (all of K) is shared. Every element of C is computed by the same
+// sequence of FMAs whatever the split, so results do not depend on the thread count.
 //
 // Small and skinny products take the unpacked path ("sup", as BLIS calls it): A is read in
 // place through its strides, B too when it is row-major (else one KC x NR micro-panel at a

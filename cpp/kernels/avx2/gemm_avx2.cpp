@@ -203,22 +203,25 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
 // element at a time. A's rows (MR = 6) or B's columns (NR = 2 W) are read W at a time along
 // k and written as k-major rows of the packed panel.
 
+// Rows r0..r3 of 8 floats -> s[j]: column j of the four rows in the low lane, column j + 4
+// in the high lane (the first half of an 8 x 8 transpose).
+inline void transpose4x8(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 (&s)[4]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  s[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+  s[1] = _mm256_shuffle_ps(t0, t2, 0xEE);
+  s[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+  s[3] = _mm256_shuffle_ps(t1, t3, 0xEE);
+}
+
 // 8 x 8 float transpose: r[i][j] -> r[j][i].
 inline void transpose8(__m256 (&r)[8]) {
-  __m256 t[8], s[8];
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int h = 0; h < 2; ++h) {  // rows 0-3 (h = 0) and 4-7 (h = 1)
-    s[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
-    s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
-    s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-    s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
-  }
+  __m256 lo[4], hi[4];
+  transpose4x8(r[0], r[1], r[2], r[3], lo);
+  transpose4x8(r[4], r[5], r[6], r[7], hi);
   for (int j = 0; j < 4; ++j) {
-    r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
-    r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+    r[j] = _mm256_permute2f128_ps(lo[j], hi[j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(lo[j], hi[j], 0x31);
   }
 }
 
@@ -238,119 +241,99 @@ inline void store2(float* p, __m128 v) { _mm_storel_epi64(reinterpret_cast<__m12
 inline void store2_hi(float* p, __m128 v) { store2(p, _mm_movehl_ps(v, v)); }
 inline __m128 load2(const float* p) { return _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
 
-// A, 6 rows, float32.
-bool pack_a_f32(float* dst, const float* a, int64_t rsa, int64_t csa, int64_t kc) {
+// W steps of k of 6 rows of A (rows contiguous along k, rows rsa apart) -> dst[j * 6 + i].
+inline void pack_a_block(float* dst, const float* a, int64_t rsa) {  // 6 x 8
   constexpr int MR = 6;
-  int64_t p = 0;
-  if (csa == 1) {  // rows contiguous along k: 6 x 8 blocks
-    for (; p + 8 <= kc; p += 8, dst += 8 * MR) {
-      __m256 r[6];
-      for (int i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(a + i * rsa + p);
-      // rows 0-3: s[j] holds column j (low lane) and column j + 4 (high lane)
-      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-      const __m256 s[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
-                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
-      // rows 4-5: pairs for columns 0,1 | 4,5 (u) and 2,3 | 6,7 (w)
-      const __m256 u = _mm256_unpacklo_ps(r[4], r[5]), w = _mm256_unpackhi_ps(r[4], r[5]);
-      for (int h = 0; h < 2; ++h) {
-        const __m128 uh = h ? _mm256_extractf128_ps(u, 1) : _mm256_castps256_ps128(u);
-        const __m128 wh = h ? _mm256_extractf128_ps(w, 1) : _mm256_castps256_ps128(w);
-        float* d = dst + 4 * h * MR;
-        for (int j = 0; j < 4; ++j)
-          _mm_storeu_ps(d + j * MR, h ? _mm256_extractf128_ps(s[j], 1) : _mm256_castps256_ps128(s[j]));
-        store2(d + 0 * MR + 4, uh);
-        store2_hi(d + 1 * MR + 4, uh);
-        store2(d + 2 * MR + 4, wh);
-        store2_hi(d + 3 * MR + 4, wh);
-      }
-    }
-    for (; p < kc; ++p, dst += MR)
-      for (int i = 0; i < MR; ++i) dst[i] = a[i * rsa + p];
-    return true;
+  __m256 s[4];  // rows 0-3
+  transpose4x8(_mm256_loadu_ps(a), _mm256_loadu_ps(a + rsa), _mm256_loadu_ps(a + 2 * rsa),
+               _mm256_loadu_ps(a + 3 * rsa), s);
+  // rows 4-5: pairs for columns 0,1 | 4,5 (u) and 2,3 | 6,7 (w)
+  const __m256 r4 = _mm256_loadu_ps(a + 4 * rsa), r5 = _mm256_loadu_ps(a + 5 * rsa);
+  const __m256 u = _mm256_unpacklo_ps(r4, r5), w = _mm256_unpackhi_ps(r4, r5);
+  for (int h = 0; h < 2; ++h) {
+    const __m128 uh = h ? _mm256_extractf128_ps(u, 1) : _mm256_castps256_ps128(u);
+    const __m128 wh = h ? _mm256_extractf128_ps(w, 1) : _mm256_castps256_ps128(w);
+    float* d = dst + 4 * h * MR;
+    for (int j = 0; j < 4; ++j)
+      _mm_storeu_ps(d + j * MR, h ? _mm256_extractf128_ps(s[j], 1) : _mm256_castps256_ps128(s[j]));
+    store2(d + 0 * MR + 4, uh);
+    store2_hi(d + 1 * MR + 4, uh);
+    store2(d + 2 * MR + 4, wh);
+    store2_hi(d + 3 * MR + 4, wh);
   }
-  if (rsa == 1) {  // columns contiguous (A^T): 4 + 2 values per step of k
-    for (; p < kc; ++p, dst += MR) {
-      const float* s = a + p * csa;
-      _mm_storeu_ps(dst, _mm_loadu_ps(s));
-      store2(dst + 4, load2(s + 4));
-    }
-    return true;
-  }
-  return false;
+}
+inline void pack_a_block(double* dst, const double* a, int64_t rsa) {  // 6 x 4
+  constexpr int MR = 6;
+  __m256d r0 = _mm256_loadu_pd(a), r1 = _mm256_loadu_pd(a + rsa), r2 = _mm256_loadu_pd(a + 2 * rsa),
+          r3 = _mm256_loadu_pd(a + 3 * rsa);
+  transpose4(r0, r1, r2, r3);
+  const __m256d r4 = _mm256_loadu_pd(a + 4 * rsa), r5 = _mm256_loadu_pd(a + 5 * rsa);
+  const __m256d u = _mm256_unpacklo_pd(r4, r5), w = _mm256_unpackhi_pd(r4, r5);
+  _mm256_storeu_pd(dst, r0);
+  _mm_storeu_pd(dst + 4, _mm256_castpd256_pd128(u));
+  _mm256_storeu_pd(dst + MR, r1);
+  _mm_storeu_pd(dst + MR + 4, _mm256_castpd256_pd128(w));
+  _mm256_storeu_pd(dst + 2 * MR, r2);
+  _mm_storeu_pd(dst + 2 * MR + 4, _mm256_extractf128_pd(u, 1));
+  _mm256_storeu_pd(dst + 3 * MR, r3);
+  _mm_storeu_pd(dst + 3 * MR + 4, _mm256_extractf128_pd(w, 1));
 }
 
-// B, 16 columns, float32: only column-major B (rows of the packed panel are 16 columns, each
-// read along k); row-major B is a copy of 64-byte rows, done by gemm.cpp.
-bool pack_b_f32(float* dst, const float* b, int64_t rsb, int64_t csb, int64_t kc) {
-  constexpr int NR = 16;
-  if (rsb != 1) return false;
-  int64_t p = 0;
-  for (; p + 8 <= kc; p += 8) {
-    for (int h = 0; h < 2; ++h) {
-      __m256 r[8];
-      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (8 * h + j) * csb + p);
-      transpose8(r);
-      for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + (p + q) * NR + 8 * h, r[q]);
-    }
-  }
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
-  return true;
+// Six contiguous values (one column of A^T) -> dst.
+inline void copy6(float* dst, const float* s) {
+  _mm_storeu_ps(dst, _mm_loadu_ps(s));
+  store2(dst + 4, load2(s + 4));
+}
+inline void copy6(double* dst, const double* s) {
+  _mm256_storeu_pd(dst, _mm256_loadu_pd(s));
+  _mm_storeu_pd(dst + 4, _mm_loadu_pd(s + 4));
 }
 
-// A, 6 rows, float64.
-bool pack_a_f64(double* dst, const double* a, int64_t rsa, int64_t csa, int64_t kc) {
-  constexpr int MR = 6;
+// A, 6 rows: row-major rows in W-step blocks, or a column-major A (A^T) column by column.
+template <typename T>
+bool pack_a_6(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
+  constexpr int MR = 6, W = Vec<T>::W;
   int64_t p = 0;
-  if (csa == 1) {  // 6 x 4 blocks: a 4 x 4 transpose of rows 0-3 and pairs of rows 4-5
-    for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
-      __m256d r0 = _mm256_loadu_pd(a + p), r1 = _mm256_loadu_pd(a + rsa + p), r2 = _mm256_loadu_pd(a + 2 * rsa + p),
-              r3 = _mm256_loadu_pd(a + 3 * rsa + p);
-      const __m256d r4 = _mm256_loadu_pd(a + 4 * rsa + p), r5 = _mm256_loadu_pd(a + 5 * rsa + p);
-      transpose4(r0, r1, r2, r3);
-      const __m256d u = _mm256_unpacklo_pd(r4, r5), w = _mm256_unpackhi_pd(r4, r5);
-      _mm256_storeu_pd(dst, r0);
-      _mm_storeu_pd(dst + 4, _mm256_castpd256_pd128(u));
-      _mm256_storeu_pd(dst + MR, r1);
-      _mm_storeu_pd(dst + MR + 4, _mm256_castpd256_pd128(w));
-      _mm256_storeu_pd(dst + 2 * MR, r2);
-      _mm_storeu_pd(dst + 2 * MR + 4, _mm256_extractf128_pd(u, 1));
-      _mm256_storeu_pd(dst + 3 * MR, r3);
-      _mm_storeu_pd(dst + 3 * MR + 4, _mm256_extractf128_pd(w, 1));
-    }
+  if (csa == 1) {
+    for (; p + W <= kc; p += W, dst += W * MR) pack_a_block(dst, a + p, rsa);
     for (; p < kc; ++p, dst += MR)
       for (int i = 0; i < MR; ++i) dst[i] = a[i * rsa + p];
     return true;
   }
   if (rsa == 1) {
-    for (; p < kc; ++p, dst += MR) {
-      const double* s = a + p * csa;
-      _mm256_storeu_pd(dst, _mm256_loadu_pd(s));
-      _mm_storeu_pd(dst + 4, _mm_loadu_pd(s + 4));
-    }
+    for (; p < kc; ++p, dst += MR) copy6(dst, a + p * csa);
     return true;
   }
   return false;
 }
 
-// B, 8 columns, float64, column-major only.
-bool pack_b_f64(double* dst, const double* b, int64_t rsb, int64_t csb, int64_t kc) {
-  constexpr int NR = 8;
+// W columns of a column-major B (columns csb apart), W steps of k -> W rows of the packed
+// panel (row stride 2 W), 32-byte aligned.
+inline void pack_b_block(float* dst, const float* b, int64_t csb) {
+  __m256 r[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + j * csb);
+  transpose8(r);
+  for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + q * 16, r[q]);
+}
+inline void pack_b_block(double* dst, const double* b, int64_t csb) {
+  __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + csb), r2 = _mm256_loadu_pd(b + 2 * csb),
+          r3 = _mm256_loadu_pd(b + 3 * csb);
+  transpose4(r0, r1, r2, r3);
+  _mm256_store_pd(dst, r0);
+  _mm256_store_pd(dst + 8, r1);
+  _mm256_store_pd(dst + 16, r2);
+  _mm256_store_pd(dst + 24, r3);
+}
+
+// B, 2 W columns: only column-major B (each column read along k); row-major B is a copy of
+// 64-byte rows, done by gemm.cpp.
+template <typename T>
+bool pack_b_2w(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc) {
+  constexpr int W = Vec<T>::W, NR = 2 * W;
   if (rsb != 1) return false;
   int64_t p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    for (int h = 0; h < 2; ++h) {
-      const double* s = b + 4 * h * csb + p;
-      __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + csb), r2 = _mm256_loadu_pd(s + 2 * csb),
-              r3 = _mm256_loadu_pd(s + 3 * csb);
-      transpose4(r0, r1, r2, r3);
-      _mm256_store_pd(dst + p * NR + 4 * h, r0);
-      _mm256_store_pd(dst + (p + 1) * NR + 4 * h, r1);
-      _mm256_store_pd(dst + (p + 2) * NR + 4 * h, r2);
-      _mm256_store_pd(dst + (p + 3) * NR + 4 * h, r3);
-    }
-  }
+  for (; p + W <= kc; p += W)
+    for (int h = 0; h < 2; ++h) pack_b_block(dst + p * NR + W * h, b + W * h * csb + p, csb);
   for (; p < kc; ++p)
     for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
   return true;
@@ -438,15 +421,15 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     auto A = reinterpret_cast<const float*>(a), B = reinterpret_cast<const float*>(b);
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_f32,
-                                         &pack_b_f32};
+    static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_6<float>,
+                                         &pack_b_2w<float>};
     blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
     auto C = reinterpret_cast<double*>(c);
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
-    static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>, &pack_a_f64,
-                                           &pack_b_f64};
+    static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>,
+                                           &pack_a_6<double>, &pack_b_2w<double>};
     blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
   }
 }
