@@ -9,7 +9,9 @@ Prints markdown tables (medians over all samples of every round, and ratios):
   - clamp(min=0), add, mul, sum on 1e6 and 1e7 float32 in GB/s, allocating a new output
     each call as users do, against a memory copy into a preallocated array;
   - the scaled training step (n=4096, 256 -> 1024 -> 10, forward + backward + SGD update)
-    in ms per step; numpy runs it with hand-written gradients.
+    in ms per step; numpy runs it with hand-written gradients;
+  - with --sections addmm (not in the default run): a linear layer's forward, addmm (the
+    bias written into the output, the GEMM accumulating onto it) against mm followed by add.
 Every (library, threads) pair runs in its own child process (so idle BLAS/OpenMP threads of
 one library cannot take a core from another), and the children of one round are
 interleaved with the other libraries'. PyTorch is skipped if it is not installed.
@@ -149,7 +151,32 @@ def worker_mlp(lib, threads, quick):
     return {"step": [t * 1e3 for t in timed(step, min_reps=8, budget=1.5)]}
 
 
-WORKERS = {"gemm": worker_gemm, "elementwise": worker_elementwise, "mlp": worker_mlp}
+ADDMM_SHAPES = {"4096x256 @ 256x1024 + b[1024]": (4096, 256, 1024), "4096x1024 @ 1024x10 + b[10]": (4096, 1024, 10)}
+
+
+def worker_addmm(lib, threads, quick):
+    """A linear layer's forward: the product plus a bias row, fused (addmm: the bias is
+    written into the output and the GEMM accumulates onto it) and as mm followed by add.
+    numpy has no fused form; its figure is x @ w + b in both rows."""
+    np, L = import_lib(lib, threads)
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, (m, k, n) in ADDMM_SHAPES.items():
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((k, n)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        if lib == "numpy":
+            fused = unfused = lambda x=x, w=w, b=b: x @ w + b  # noqa: E731
+        else:
+            X, W, B = L.from_numpy(x), L.from_numpy(w), L.from_numpy(b)
+            fused = lambda X=X, W=W, B=B: L.addmm(B, X, W)  # noqa: E731
+            unfused = lambda X=X, W=W, B=B: X.mm(W).add(B)  # noqa: E731
+        out[f"{name} addmm"] = [t * 1e3 for t in timed(fused)]
+        out[f"{name} mm + add"] = [t * 1e3 for t in timed(unfused)]
+    return out
+
+
+WORKERS = {"gemm": worker_gemm, "elementwise": worker_elementwise, "mlp": worker_mlp, "addmm": worker_addmm}
 
 # ---------------------------------------------------------------- driver
 
@@ -273,6 +300,14 @@ def main():
                     e, n_, t_ = (get("elementwise", lib, threads, key) for lib in LIBS)
                     print(f"| {key}{' (into preallocated)' if op == 'copy' else ''} | {threads} | {fmt(e)} | "
                           f"{fmt(n_)} | {fmt(t_)} | {fmt(e / t_, 2)} | {fmt(e / copy, 2)} |")
+        print()
+    if "addmm" in sections:
+        print("| linear layer forward float32, ms | threads | ember | numpy (x @ w + b) | torch | torch / ember |")
+        print("|---|---|---|---|---|---|")
+        for key in samples[("addmm", "ember", 1)].keys():
+            for threads in (1, 2):
+                e, n_, t_ = (get("addmm", lib, threads, key) for lib in LIBS)
+                print(f"| {key} | {threads} | {fmt(e, 2)} | {fmt(n_, 2)} | {fmt(t_, 2)} | {fmt(t_ / e, 2)} |")
         print()
     if "mlp" in sections:
         print("| training step n=4096, 256->1024->10, ms | threads | ember | numpy (hand gradients) | torch | "

@@ -698,37 +698,6 @@ Tensor logical_or(const Tensor& a, const Tensor& b) { return compare(BinaryOp::L
 
 namespace {
 
-// Runs an in-place op as "compute out of place, write back". Without a graph to record
-// and when the dtypes allow, the kernel writes straight into self instead.
-template <typename F>
-Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor*> others, F out_of_place) {
-  detail::check_inplace(self, op, others);
-  bool record = detail::should_record(others) || (GradMode::is_enabled() && self.requires_grad());
-  Tensor src = self;
-  if (record) {
-    // The op's backward may need self's old value: compute from a copy that carries
-    // self's history, so writing into self does not invalidate what was saved.
-    src = contiguous_copy(self);
-    AutogradMeta& m = src->ensure_autograd();
-    m.grad_fn = self.grad_fn();
-    m.output_nr = self.output_nr();
-  }
-  Tensor r;
-  {
-    AutoGradMode mode(record);
-    r = out_of_place(src);
-  }
-  if (r.shape() != self.shape()) {
-    throw Error(ErrorKind::Runtime, str("output with shape ", shape_str(self.shape()),
-                                        " doesn't match the broadcast shape ", shape_str(r.shape()), " (in ", op, ")"));
-  }
-  detail::check_can_cast(r.dtype(), self.dtype(), op);
-  detail::copy_into(self, r);
-  self->bump_version(op);
-  if (record) detail::rebase_history(self, r.grad_fn(), r.output_nr());
-  return self;
-}
-
 // Fast path for binary in-place ops on tensors outside any graph: write into self.
 bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const char* name) {
   if (GradMode::is_enabled() && (self.requires_grad() || other.requires_grad())) return false;
@@ -759,7 +728,7 @@ Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   // scaled() detaches: the direct path must not see a grad-requiring `other` as a constant
   Tensor keep;
   if (!other.requires_grad() && try_direct_binary(self, BinaryOp::Add, scaled(other, alpha, keep), "add_")) return self;
-  return inplace(self, "add_", {&other}, [&](const Tensor& s) { return add(s, other, alpha); });
+  return detail::inplace(self, "add_", {&other}, [&](const Tensor& s) { return add(s, other, alpha); });
 }
 
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
@@ -770,27 +739,27 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   if (self.dtype() != DType::Bool && !other.requires_grad() &&
       try_direct_binary(self, BinaryOp::Sub, scaled(other, alpha, keep), "sub_"))
     return self;
-  return inplace(self, "sub_", {&other}, [&](const Tensor& s) { return sub(s, other, alpha); });
+  return detail::inplace(self, "sub_", {&other}, [&](const Tensor& s) { return sub(s, other, alpha); });
 }
 
 Tensor& mul_(Tensor& self, const Tensor& other) {
   detail::check_inplace(self, "mul_", {&other});
   if (try_direct_binary(self, BinaryOp::Mul, other, "mul_")) return self;
-  return inplace(self, "mul_", {&other}, [&](const Tensor& s) { return mul(s, other); });
+  return detail::inplace(self, "mul_", {&other}, [&](const Tensor& s) { return mul(s, other); });
 }
 
 Tensor& div_(Tensor& self, const Tensor& other) {
   detail::check_inplace(self, "div_", {&other});
   if (try_direct_binary(self, BinaryOp::Div, other, "div_")) return self;
-  return inplace(self, "div_", {&other}, [&](const Tensor& s) { return div(s, other); });
+  return detail::inplace(self, "div_", {&other}, [&](const Tensor& s) { return div(s, other); });
 }
 
 Tensor& pow_(Tensor& self, Scalar exponent) {
-  return inplace(self, "pow_", {}, [&](const Tensor& s) { return pow(s, exponent); });
+  return detail::inplace(self, "pow_", {}, [&](const Tensor& s) { return pow(s, exponent); });
 }
 
 Tensor& clamp_(Tensor& self, std::optional<Scalar> min, std::optional<Scalar> max) {
-  return inplace(self, "clamp_", {}, [&](const Tensor& s) { return clamp(s, min, max); });
+  return detail::inplace(self, "clamp_", {}, [&](const Tensor& s) { return clamp(s, min, max); });
 }
 
 void add_inplace_nograd(Tensor& self, const Tensor& other) {

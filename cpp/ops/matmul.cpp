@@ -1,4 +1,5 @@
 // Matrix products: mm, mv, dot, bmm and matmul (which dispatches to them as PyTorch does).
+#include "core/interrupt.h"
 #include "ops/op_helpers.h"
 
 namespace ember {
@@ -59,6 +60,23 @@ struct MmBackward0 : Node {
   SavedSlots saved_variables() override { return {{"self", &self}, {"mat2", &mat2}}; }
 };
 
+struct AddmmBackward0 : Node {
+  SavedVariable mat1, mat2;
+  Scalar beta, alpha;
+  std::string name() const override { return "AddmmBackward0"; }
+  variable_list apply(variable_list&& g) override {
+    // derivatives.yaml: self: maybe_multiply(grad, beta) (the engine sums it to self's
+    // shape), mat1: grad @ mat2^T * alpha, mat2: mat1^T @ grad * alpha.
+    auto times = [](Tensor x, Scalar s) { return s.f == 1.0 ? x : mul(x, wrapped_scalar(s)); };
+    variable_list r(3);
+    if (needs_input_grad(0)) r[0] = times(g[0], beta);
+    if (needs_input_grad(1)) r[1] = times(mm(g[0], t(mat2.unpack(this))), alpha);
+    if (needs_input_grad(2)) r[2] = times(mm(t(mat1.unpack(this)), g[0]), alpha);
+    return r;
+  }
+  SavedSlots saved_variables() override { return {{"mat1", &mat1}, {"mat2", &mat2}}; }
+};
+
 struct MvBackward0 : Node {
   SavedVariable self, vec;
   std::string name() const override { return "MvBackward0"; }
@@ -114,6 +132,133 @@ Tensor mm(const Tensor& a, const Tensor& b) {
     set_history(out, n);
   }
   return out;
+}
+
+namespace {
+
+// addmm's checks, in PyTorch's order: dtypes, then ranks, then the inner sizes.
+void check_addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, const char* op) {
+  auto dtypes = [&](const Tensor& x, const char* xn) {
+    if (x.dtype() == m2.dtype()) return;
+    throw Error(ErrorKind::Runtime, str(xn, " and mat2 must have the same dtype, but got ",
+                                        dtype_scalar_type_name(x.dtype()), " and ", dtype_scalar_type_name(m2.dtype()),
+                                        " (in ", op, ")"));
+  };
+  dtypes(self, "self");
+  dtypes(m1, "mat1");
+  EMBER_CHECK(m1.dim() == 2, "mat1 must be a matrix, got ", m1.dim(), "-D tensor (in ", op, ": shape ",
+              shape_str(m1.shape()), ")");
+  EMBER_CHECK(m2.dim() == 2, "mat2 must be a matrix, got ", m2.dim(), "-D tensor (in ", op, ": shape ",
+              shape_str(m2.shape()), ")");
+  if (m1.shape()[1] != m2.shape()[0]) {
+    throw Error(ErrorKind::Runtime, str("mat1 and mat2 shapes cannot be multiplied (", dims_x(m1), " and ", dims_x(m2),
+                                        ") (in ", op, ": the inner sizes ", m1.shape()[1], " and ", m2.shape()[0],
+                                        " must be equal)"));
+  }
+}
+
+// The scalar as the dtype sees it: integer tensors truncate beta and alpha, as PyTorch does.
+Scalar as_dtype_scalar(Scalar s, DType dt) { return is_floating(dt) ? Scalar(s.f) : Scalar(s.i); }
+
+// dst = x op y elementwise (y broadcast), straight through the kernel: no node, no
+// version bump (dst is the op's own output, or self inside addmm_'s single bump).
+void binary_raw(kernels::BinaryOp op, const Tensor& dst, const Tensor& x, const Tensor& y) {
+  if (dst.numel() == 0) return;
+  detail::LoopBuilder lb(dst.shape());
+  lb.add(dst).add(x).add(y);
+  interrupt::NoInterrupt whole;
+  kernels::active().binary(op, dst.dtype(), lb.build());
+}
+
+// out (n x p) = beta * self + alpha * (m1 @ m2), self already broadcast to n x p (or out
+// itself). The bias is written first and the product accumulated onto it (the GEMM's
+// C += A B), so the bias costs no pass over the output beyond writing it once.
+void addmm_into(const Tensor& out, const Tensor& self_b, const Tensor& m1, const Tensor& m2, Scalar beta,
+                Scalar alpha) {
+  const DType dt = out.dtype();
+  const bool fl = is_floating(dt);
+  const bool bias = fl ? beta.f != 0.0 : beta.i != 0;
+  const bool unit_alpha = fl ? alpha.f == 1.0 : alpha.i == 1, unit_beta = fl ? beta.f == 1.0 : beta.i == 1;
+  const bool same = self_b.storage() == out.storage() && self_b.offset() == out.offset() && self_b.strides() == out.strides();
+  if (bias && !same) detail::copy_into(out, self_b);
+  if (bias && !unit_beta) binary_raw(kernels::BinaryOp::Mul, out, out, scalar_tensor(beta, dt));
+  const int64_t n = m1.shape()[0], k = m1.shape()[1], p = m2.shape()[1];
+  if (n == 0 || p == 0) return;
+  if (k == 0) {
+    if (!bias) detail::copy_into(out, scalar_tensor(Scalar(int64_t{0}), dt));
+    return;
+  }
+  if (unit_alpha) {
+    kernels::active().gemm(dt, n, p, k, m1.raw_data(), m1.strides()[0], m1.strides()[1], m2.raw_data(),
+                           m2.strides()[0], m2.strides()[1], out.raw_data(), out.strides()[0], out.strides()[1], bias);
+    return;
+  }
+  Tensor prod = empty({n, p}, dt);
+  gemm_into(prod, m1, m2);
+  binary_raw(kernels::BinaryOp::Mul, prod, prod, scalar_tensor(alpha, dt));
+  if (bias) binary_raw(kernels::BinaryOp::Add, out, out, prod);
+  else detail::copy_into(out, prod);
+}
+
+// self seen as n x p (PyTorch's expand rule and text).
+Tensor broadcast_bias(const Tensor& self, int64_t n, int64_t p, const char* op) {
+  NoGradGuard ng;
+  try {
+    return expand(self, {n, p});
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    const std::string tail = " (in expand)";
+    if (msg.size() >= tail.size() && msg.compare(msg.size() - tail.size(), tail.size(), tail) == 0)
+      msg.resize(msg.size() - tail.size());
+    throw Error(ErrorKind::Runtime, str(msg, " (in ", op, ": self of shape ", shape_str(self.shape()),
+                                        " is added to the ", n, "x", p, " product)"));
+  }
+}
+
+}  // namespace
+
+Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, Scalar beta, Scalar alpha) {
+  check_addmm(self, m1, m2, "addmm");
+  const int64_t n = m1.shape()[0], p = m2.shape()[1];
+  Tensor self_b = broadcast_bias(self, n, p, "addmm");
+  EMBER_CHECK_KIND(m1.dtype() != DType::Bool, ErrorKind::NotImplemented,
+                   "\"addmm_impl_cpu_\" not implemented for 'Bool' (in addmm)");
+  const DType dt = m1.dtype();
+  beta = as_dtype_scalar(beta, dt);
+  alpha = as_dtype_scalar(alpha, dt);
+  Tensor out = empty({n, p}, dt);
+  addmm_into(out, self_b, m1, m2, beta, alpha);
+  if (auto node = make_node<AddmmBackward0>({&self, &m1, &m2})) {
+    node->beta = beta;
+    node->alpha = alpha;
+    if (node->needs_input_grad(2)) node->mat1 = SavedVariable(m1, false);
+    if (node->needs_input_grad(1)) node->mat2 = SavedVariable(m2, false);
+    set_history(out, node);
+  }
+  return out;
+}
+
+Tensor& addmm_(Tensor& self, const Tensor& m1, const Tensor& m2, Scalar beta, Scalar alpha) {
+  detail::check_inplace(self, "addmm_", {&m1, &m2});
+  check_addmm(self, m1, m2, "addmm_");
+  const int64_t n = m1.shape()[0], p = m2.shape()[1];
+  if (self.shape() != Shape{n, p}) {
+    throw Error(ErrorKind::Runtime, str("Bad in-place call: input tensor size ", shape_str(self.shape()),
+                                        " and output tensor size [", n, ", ", p, "] should match (in addmm_)"));
+  }
+  EMBER_CHECK_KIND(m1.dtype() != DType::Bool, ErrorKind::NotImplemented,
+                   "\"addmm_impl_cpu_\" not implemented for 'Bool' (in addmm_)");
+  const bool record = detail::should_record({&m1, &m2}) || (GradMode::is_enabled() && self.requires_grad());
+  // Outside a graph, and when neither factor shares self's memory (it would be read while
+  // being written), the product is accumulated straight into self.
+  if (!record && m1.storage() != self.storage() && m2.storage() != self.storage()) {
+    const DType dt = self.dtype();
+    interrupt::NoInterrupt whole;  // writes into self
+    addmm_into(self, self, m1, m2, as_dtype_scalar(beta, dt), as_dtype_scalar(alpha, dt));
+    self->bump_version("addmm_");
+    return self;
+  }
+  return detail::inplace(self, "addmm_", {&m1, &m2}, [&](const Tensor& s) { return addmm(s, m1, m2, beta, alpha); });
 }
 
 Tensor mv(const Tensor& a, const Tensor& v) {

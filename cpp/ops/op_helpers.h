@@ -152,4 +152,36 @@ DType result_type(std::initializer_list<const Tensor*> operands);
 // Lets an in-place op write a result of dtype `from` into a tensor of dtype `to`.
 void check_can_cast(DType from, DType to, const char* op);
 
+// Runs an in-place op as "compute out of place, write back": the result is checked against
+// self's shape and dtype, copied in, and its node becomes self's history. (Ops with a
+// direct path write into self themselves when there is no graph to record.)
+template <typename F>
+Tensor& inplace(Tensor& self, const char* op, std::initializer_list<const Tensor*> others, F out_of_place) {
+  check_inplace(self, op, others);
+  bool record = should_record(others) || (GradMode::is_enabled() && self.requires_grad());
+  Tensor src = self;
+  if (record) {
+    // The op's backward may need self's old value: compute from a copy that carries
+    // self's history, so writing into self does not invalidate what was saved.
+    src = contiguous_copy(self);
+    AutogradMeta& m = src->ensure_autograd();
+    m.grad_fn = self.grad_fn();
+    m.output_nr = self.output_nr();
+  }
+  Tensor r;
+  {
+    AutoGradMode mode(record);
+    r = out_of_place(src);
+  }
+  if (r.shape() != self.shape()) {
+    throw Error(ErrorKind::Runtime, str("output with shape ", shape_str(self.shape()),
+                                        " doesn't match the broadcast shape ", shape_str(r.shape()), " (in ", op, ")"));
+  }
+  check_can_cast(r.dtype(), self.dtype(), op);
+  copy_into(self, r);
+  self->bump_version(op);
+  if (record) rebase_history(self, r.grad_fn(), r.output_nr());
+  return self;
+}
+
 }  // namespace ember::detail

@@ -133,6 +133,12 @@ Tensor mv(const Tensor& a, const Tensor& v);
 Tensor dot(const Tensor& a, const Tensor& b);
 Tensor bmm(const Tensor& a, const Tensor& b);
 Tensor matmul(const Tensor& a, const Tensor& b);
+// beta * self + alpha * (mat1 @ mat2), self broadcast to the product's shape (AddmmBackward0).
+// With beta == 0, self is not read (its NaNs do not propagate), as in PyTorch.
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, Scalar beta = Scalar(int64_t{1}),
+             Scalar alpha = Scalar(int64_t{1}));
+Tensor& addmm_(Tensor& self, const Tensor& mat1, const Tensor& mat2, Scalar beta = Scalar(int64_t{1}),
+               Scalar alpha = Scalar(int64_t{1}));
 
 // ---- views and shape (shape_ops.cpp) ----
 Tensor view(const Tensor& a, const std::vector<int64_t>& shape);  // one -1 allowed

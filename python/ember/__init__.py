@@ -23,6 +23,7 @@ from ._C import (
     backend_info,
     abs,
     add,
+    addmm,
     argmax,
     argmin,
     bmm,
@@ -131,7 +132,7 @@ def numel(input: Tensor) -> int:
 
 
 __all__ = [
-    "Size", "Tensor", "abs", "add", "arange", "backend_info", "get_num_threads", "set_num_threads", "argmax", "argmin", "autograd", "bmm", "bool", "clamp",
+    "Size", "Tensor", "abs", "add", "addmm", "arange", "backend_info", "get_num_threads", "set_num_threads", "argmax", "argmin", "autograd", "bmm", "bool", "clamp",
     "clip", "clone", "cos", "detach", "device", "div", "dot", "double", "dtype", "empty", "empty_like",
     "enable_grad", "eq", "exp", "eye", "flatten", "float", "float32", "float64", "from_numpy", "full",
     "full_like", "ge", "get_printoptions", "gt", "inference_mode", "initial_seed", "int64", "is_anomaly_check_nan_enabled",

@@ -277,6 +277,16 @@ void init_ops(py::module_& m, TensorClass& cls) {
   // ---- linear algebra
   auto gemm_work = [](T a, T b) { return a.numel() * (b.dim() ? b.shape()[b.dim() - 1] : 1); };
   both(m, cls, "mm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return mm(a, b); }); }, py::arg("mat2"));
+  both(m, cls, "addmm", [=](T self, T m1, T m2, py::handle beta, py::handle alpha) {
+    Scalar b = scalar(beta, "addmm"), a = scalar(alpha, "addmm");
+    return maybe_without_gil(gemm_work(m1, m2), [&] { return addmm(self, m1, m2, b, a); });
+  }, py::arg("mat1"), py::arg("mat2"), py::kw_only(), py::arg("beta") = 1, py::arg("alpha") = 1);
+  cls.def("addmm_", [=](py::object self, T m1, T m2, py::handle beta, py::handle alpha) {
+    Tensor s = self.cast<Tensor>();
+    Scalar b = scalar(beta, "addmm_"), a = scalar(alpha, "addmm_");
+    maybe_without_gil(gemm_work(m1, m2), [&] { addmm_(s, m1, m2, b, a); });
+    return self;
+  }, py::arg("mat1"), py::arg("mat2"), py::kw_only(), py::arg("beta") = 1, py::arg("alpha") = 1);
   both(m, cls, "mv", [](T a, T v) { return EMBER_NOGIL2(mv, a, v); }, py::arg("vec"));
   both(m, cls, "dot", [](T a, T b) { return EMBER_NOGIL2(dot, a, b); }, py::arg("other"));
   both(m, cls, "bmm", [=](T a, T b) { return maybe_without_gil(gemm_work(a, b), [&] { return bmm(a, b); }); }, py::arg("mat2"));

@@ -133,6 +133,9 @@ const std::vector<GradCase>& grad_cases() {
       // ---- linear algebra
       {"mm", {{3, 4}, {4, 5}}, [](V x) { return mm(x[0], x[1]); }},
       {"mm_self", {{3, 3}}, [](V x) { return mm(x[0], x[0]); }},
+      {"addmm", {{5}, {3, 4}, {4, 5}}, [](V x) { return addmm(x[0], x[1], x[2]); }},
+      {"addmm_scaled", {{3, 1}, {3, 4}, {4, 2}}, [](V x) { return addmm(x[0], x[1], x[2], Scalar(0.5), Scalar(-2.0)); }},
+      {"addmm_self_as_factor", {{3, 3}}, [](V x) { return addmm(x[0], x[0], x[0], Scalar(2.0)); }},
       {"mv", {{3, 4}, {4}}, [](V x) { return mv(x[0], x[1]); }},
       {"dot", {{5}, {5}}, [](V x) { return dot(x[0], x[1]); }},
       {"bmm", {{2, 3, 4}, {2, 4, 5}}, [](V x) { return bmm(x[0], x[1]); }},

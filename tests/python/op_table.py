@@ -665,6 +665,40 @@ case("mm.rhs_only", lambda L, a, b: L.mm(a, b), (A(3, 4, grad=False), A(4, 2)), 
 case("mm.size0_k", lambda L, a, b: L.mm(a, b), (A(3, 0), A(0, 2)), np.matmul)
 case("mm.size0_m", lambda L, a, b: L.mm(a, b), (A(0, 4), A(4, 2)), np.matmul)
 case("mm.size1", lambda L, a, b: L.mm(a, b), (A(1, 1), A(1, 1)), np.matmul)
+# addmm: beta * input + alpha * (mat1 @ mat2), the input broadcast to the product's shape
+_ADDMM_BIAS = {"row": A(2), "full": A(3, 2), "col": A(3, 1), "0d": A(), "expand": A(3, 2, layout="expand", base=(1, 2))}
+for _k, _b in _ADDMM_BIAS.items():
+    case(f"addmm.{_k}", lambda L, b, x, w: L.addmm(b, x, w), (_b, A(3, 4), A(4, 2)), lambda b, x, w: b + x @ w)
+case(
+    "addmm.scaled",
+    lambda L, b, x, w: L.addmm(b, x, w, beta=0.5, alpha=-2),
+    (A(2), A(3, 4), A(4, 2)),
+    lambda b, x, w: 0.5 * b + -2 * (x @ w),
+)
+case(
+    "addmm.int_scalars",
+    lambda L, b, x, w: L.addmm(b, x, w, beta=3, alpha=2),
+    (A(3, 2), A(3, 4, layout="t"), A(4, 2, layout="step")),
+    lambda b, x, w: 3 * b + 2 * (x @ w),
+)
+case("addmm.beta0", lambda L, b, x, w: L.addmm(b, x, w, beta=0), (A(2), A(3, 4), A(4, 2)), lambda b, x, w: x @ w)
+case("addmm.method", lambda L, b, x, w: b.addmm(x, w), (A(3, 2), A(3, 4), A(4, 2, layout="t")), lambda b, x, w: b + x @ w)
+case("addmm.bias_only", lambda L, b, x, w: L.addmm(b, x, w), (A(2), A(3, 4, grad=False), A(4, 2, grad=False)),
+     lambda b, x, w: b + x @ w)
+case("addmm.mat1_only", lambda L, b, x, w: L.addmm(b, x, w), (A(2, grad=False), A(3, 4), A(4, 2, grad=False)),
+     lambda b, x, w: b + x @ w)
+case("addmm.mat2_only", lambda L, b, x, w: L.addmm(b, x, w, alpha=1.5), (A(2, grad=False), A(3, 4, grad=False), A(4, 2)),
+     lambda b, x, w: b + 1.5 * (x @ w))
+case("addmm.size0_k", lambda L, b, x, w: L.addmm(b, x, w, beta=2), (A(2), A(3, 0), A(0, 2)), lambda b, x, w: 2 * b + x @ w)
+case("addmm.size0_m", lambda L, b, x, w: L.addmm(b, x, w), (A(2), A(0, 4), A(4, 2)), lambda b, x, w: b + x @ w)
+case("addmm.int", lambda L, b, x, w: L.addmm(b, x, w, beta=2), (A(2, dtype="int64"), A(3, 4, dtype="int64"),
+     A(4, 2, dtype="int64")), lambda b, x, w: 2 * b + x @ w, fd=False)
+case(
+    "addmm_.inplace",
+    lambda L, b, x, w: (lambda c: (c.addmm_(x, w, beta=0.5, alpha=3), c)[1])(b * 1),
+    (A(3, 2), A(3, 4), A(4, 2, layout="t")),
+    lambda b, x, w: 0.5 * b + 3 * (x @ w),
+)
 case("mv.func", lambda L, a, v: L.mv(a, v), (A(3, 4), A(4)), np.matmul)
 case("mv.method", lambda L, a, v: a.mv(v), (A(3, 4, layout="t"), A(4, layout="step")), np.matmul)
 case("dot.func", lambda L, a, b: L.dot(a, b), (A(5), A(5)), np.dot)

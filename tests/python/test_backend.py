@@ -47,6 +47,16 @@ CHECKS = textwrap.dedent(
                 err[key + " Bt"] = rel(ember.mm(ea, ember.from_numpy(bt).t()).numpy(), a @ b)
                 a2 = rng.standard_normal((2 * m, k)).astype(dt)
                 err[key + " A[::2]"] = rel(ember.mm(ember.from_numpy(a2)[::2], eb).numpy(), a2[::2] @ b)
+                # addmm: the bias written into C first and the product accumulated onto it
+                bias = rng.standard_normal(n).astype(dt)
+                err[key + " addmm"] = rel(ember.addmm(ember.from_numpy(bias), ember.from_numpy(at).t(), eb).numpy(),
+                                          bias + a @ b)
+                err[key + " addmm scaled"] = rel(ember.addmm(ember.from_numpy(bias), ea, eb, beta=0.5, alpha=2).numpy(),
+                                                 0.5 * bias + 2 * (a @ b))
+                c0 = rng.standard_normal((m, n)).astype(dt)
+                ec = ember.from_numpy(c0.copy())
+                ec.addmm_(ea, ember.from_numpy(bt).t())
+                err[key + " addmm_"] = rel(ec.numpy(), c0 + a @ b)
             for n in (1, 7, 8, 9, 15, 16, 17, 255, 257, 300001):
                 x = rng.standard_normal(n).astype(dt)
                 y = rng.standard_normal(n).astype(dt)

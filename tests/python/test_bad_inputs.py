@@ -181,6 +181,18 @@ for f in ["mm", "mv", "dot", "bmm", "matmul"]:
         case(f"fn-{f}-{bn}", lambda L: (m23(L),), lambda L, x, f=f, bad=bad: getattr(L, f)(x, bad), f)
         case(f"method-{f}-{bn}", lambda L: (m23(L),), lambda L, x, f=f, bad=bad: getattr(x, f)(bad), f)
 
+for bn, bad in BAD_VALUES.items():
+    case(f"fn-addmm-{bn}-input", lambda L: (m23(L), L.ones(3, 3)), lambda L, x, w, bad=bad: L.addmm(bad, x, w), "addmm")
+    case(f"fn-addmm-{bn}-mat1", lambda L: (v3(L), L.ones(3, 3)), lambda L, b, w, bad=bad: L.addmm(b, bad, w), "addmm")
+    case(f"fn-addmm-{bn}-mat2", lambda L: (v3(L), m23(L)), lambda L, b, x, bad=bad: L.addmm(b, x, bad), "addmm")
+    case(f"method-addmm-{bn}", lambda L: (m23(L), L.ones(2, 3)), lambda L, x, c, bad=bad: c.addmm(x, bad), "addmm")
+    case(f"method-addmm_-{bn}", lambda L: (m23(L), L.ones(2, 3)), lambda L, x, c, bad=bad: c.addmm_(bad, x), "addmm_")
+    if bad is not None:  # beta=None: both refuse, PyTorch with its long signature text
+        case(f"fn-addmm-beta-{bn}", lambda L: (v3(L), m23(L), L.ones(3, 3)),
+             lambda L, b, x, w, bad=bad: L.addmm(b, x, w, beta=bad), "addmm")
+        case(f"fn-addmm-alpha-{bn}", lambda L: (v3(L), m23(L), L.ones(3, 3)),
+             lambda L, b, x, w, bad=bad: L.addmm(b, x, w, alpha=bad), "addmm")
+
 SHAPE_METHODS = ["reshape", "view", "expand", "permute", "transpose", "unsqueeze", "squeeze", "flatten",
                  "swapaxes", "view_as", "expand_as", "reshape_as"]
 for f in SHAPE_METHODS:
@@ -269,6 +281,12 @@ for f, pairs in MATMUL_SHAPES.items():
     for sa, sb in pairs:
         case(f"shape-{f}-{sa}-{sb}", lambda L, sa=sa, sb=sb: (L.ones(sa), L.ones(sb)),
              lambda L, a, b, f=f: getattr(L, f)(a, b), "matmul|mm|mv|dot|bmm" if f == "matmul" else f)
+for sb, sx, sw in [((4,), (2, 3), (3, 3)), ((2, 3), (2, 3), (2, 3)), ((3,), (3,), (3, 3)), ((3,), (2, 3), (3,)),
+                   ((2, 2, 3), (2, 3), (3, 3)), ((3, 2), (2, 3), (3, 2))]:
+    case(f"shape-addmm-{sb}-{sx}-{sw}", lambda L, sb=sb, sx=sx, sw=sw: (L.ones(sb), L.ones(sx), L.ones(sw)),
+         lambda L, b, x, w: L.addmm(b, x, w), "addmm|expand")
+    case(f"shape-addmm_-{sb}-{sx}-{sw}", lambda L, sb=sb, sx=sx, sw=sw: (L.ones(sb), L.ones(sx), L.ones(sw)),
+         lambda L, b, x, w: b.addmm_(x, w), "addmm_")
 for f, args in [("reshape", (4, 2)), ("view", (5,)), ("view", (-1, -1)), ("reshape", (-1, 4)),
                 ("expand", (3, 3)), ("expand", (2,)), ("permute", (0,)), ("permute", (0, 0)),
                 ("permute", (0, 1, 2)), ("view_as", "v3"), ("expand_as", "v3"), ("reshape_as", "v3")]:
@@ -290,6 +308,12 @@ for f in ["mm", "matmul", "bmm"]:
         a[None] if f == "bmm" else a, b[None] if f == "bmm" else b), f"{f}|mm")
     case(f"dtype-{f}-float-double", lambda L: (F2(L), D2(L)), lambda L, a, b, f=f: getattr(L, f)(
         a[None] if f == "bmm" else a, b[None] if f == "bmm" else b), f"{f}|mm")
+case("dtype-addmm-int-float", lambda L: (L.ones(2), I(L), F2(L)), lambda L, b, x, w: L.addmm(b, x, w), "addmm")
+case("dtype-addmm-double-bias", lambda L: (L.ones(2, dtype=L.float64), F2(L), F2(L)),
+     lambda L, b, x, w: L.addmm(b, x, w), "addmm")
+case("dtype-addmm_-float-into-int", lambda L: (I(L), F2(L), F2(L)), lambda L, c, x, w: c.addmm_(x, w), "addmm_")
+case("dtype-addmm-bool", lambda L: (B(L), B(L)[None].expand(2, 2), B(L)[:, None].expand(2, 2)),
+     lambda L, b, x, w: L.addmm(b, x, w), "addmm")
 case("dtype-mv-float-double", lambda L: (F2(L), L.ones(2, dtype=L.float64)), lambda L, a, b: a.mv(b), "mv")
 case("dtype-dot-int-float", lambda L: (L.tensor([1, 2]), L.ones(2)), lambda L, a, b: a.dot(b), "dot")
 case("dtype-mean-int", lambda L: (I(L),), lambda L, x: x.mean(), "mean")

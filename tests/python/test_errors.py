@@ -446,6 +446,74 @@ def test_in_place_broadcast_to_smaller_output_leaves_operand_unchanged():
     assert a._version == 0
 
 
+def test_addmm_errors_like_torch():
+    def ones(T, *shape, dtype=None):
+        return T.ones(*shape, dtype=getattr(T, dtype) if dtype else None)
+
+    # dtypes first (self against mat2, then mat1 against mat2), as PyTorch checks them
+    raises_like_torch(
+        lambda T: T.addmm(ones(T, 3, dtype="float64"), ones(T, 4), ones(T, 5, 3)),
+        RuntimeError,
+        "self and mat2 must have the same dtype, but got Double and Float",
+        ember_contains=["addmm"],
+    )
+    raises_like_torch(
+        lambda T: T.addmm(ones(T, 3), ones(T, 2, 4, dtype="float64"), ones(T, 4, 3)),
+        RuntimeError,
+        "mat1 and mat2 must have the same dtype, but got Double and Float",
+    )
+    raises_like_torch(lambda T: T.addmm(ones(T, 3), ones(T, 4), ones(T, 4, 3)), RuntimeError,
+                      "mat1 must be a matrix, got 1-D tensor", ember_contains=["[4]"])
+    raises_like_torch(lambda T: T.addmm(ones(T, 3), ones(T, 2, 4), ones(T, 4)), RuntimeError,
+                      "mat2 must be a matrix, got 1-D tensor")
+    raises_like_torch(
+        lambda T: T.addmm(ones(T, 5), ones(T, 2, 4), ones(T, 5, 3)),
+        RuntimeError,
+        "mat1 and mat2 shapes cannot be multiplied (2x4 and 5x3)",
+        ember_contains=["addmm"],
+    )
+    raises_like_torch(
+        lambda T: T.addmm(ones(T, 5), ones(T, 2, 4), ones(T, 4, 3)),
+        RuntimeError,
+        "The expanded size of the tensor (3) must match the existing size (5) at non-singleton dimension 1.  "
+        "Target sizes: [2, 3].  Tensor sizes: [5]",
+        ember_contains=["addmm"],
+    )
+    raises_like_torch(
+        lambda T: T.addmm(ones(T, 3, dtype="bool"), ones(T, 2, 4, dtype="bool"), ones(T, 4, 3, dtype="bool")),
+        NotImplementedError,
+        "\"addmm_impl_cpu_\" not implemented for 'Bool'",
+    )
+    raises_like_torch(lambda T: T.addmm(ones(T, 3), ones(T, 2, 4), ones(T, 4, 3), beta="x"), TypeError)
+    # in place: self must already have the product's shape; leaves that need grad refuse
+    raises_like_torch(
+        lambda T: ones(T, 3, 2).t().addmm_(ones(T, 3, 4), ones(T, 4, 3)),
+        RuntimeError,
+        "Bad in-place call: input tensor size [2, 3] and output tensor size [3, 3] should match",
+    )
+    raises_like_torch(
+        lambda T: T.ones(2, 3, requires_grad=True).addmm_(T.ones(2, 4), T.ones(4, 3)), RuntimeError, LEAF_INPLACE
+    )
+
+
+def test_failed_addmm_leaves_operands_unchanged():
+    for bad in (ember.ones(4, 4), ember.ones(3, 3, dtype=ember.float64)):
+        c = ember.full((2, 3), 7.0)
+        x, w = ember.ones(2, 4), ember.ones(4, 3)
+        with pytest.raises(RuntimeError):
+            c.addmm_(x, bad) if bad.dtype == ember.float32 else c.addmm_(bad, w)
+        np.testing.assert_array_equal(c.numpy(), np.full((2, 3), 7.0, dtype=np.float32))
+        assert c._version == 0
+
+
+def test_addmm_inplace_reads_the_old_value_of_an_aliased_factor():
+    # c.addmm_(c, w): PyTorch's BLAS call reads c while writing it (6 here instead of 4);
+    # ember computes from the old value.
+    c = ember.ones(2, 3)
+    c.addmm_(c, ember.ones(3, 3))
+    np.testing.assert_array_equal(c.numpy(), np.full((2, 3), 4.0, dtype=np.float32))
+
+
 def test_matrix_product_mismatches():
     raises_like_torch(
         lambda T: T.ones(2, 3).mm(T.ones(4, 5)),

@@ -1,0 +1,102 @@
+"""GEMM float32 on one thread: ember, numpy and PyTorch in one process, calls interleaved.
+
+    python bench/gemm_interleaved.py [--rounds 15]
+
+bench/run.py runs each library in its own child process, seconds apart. On the 2-core VM
+the clock moves by up to ~10% between those processes, so a single run's 1-thread ratio
+can be off by ~8% (bench/RESULTS.md has two runs of one binary at 0.91-0.95 and 0.99-1.09).
+Here every round times a short batch of each library in turn (the order rotates), so the
+three see the same clock, and the ratio reported is the median of the per-round ratios
+ember / max(numpy, torch).
+
+One thread only: with two, a library's idle worker threads keep spinning after its call
+(OpenBLAS's and OpenMP's do) and take the second core from the library timed next, so an
+in-process 2-thread comparison measures the spinning, not the GEMM. bench/run.py's
+separate processes are the 2-thread figures.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+# Before numpy / torch load: one BLAS / OpenMP thread, no pool to spin.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "EMBER_NUM_THREADS"):
+    os.environ[var] = "1"
+for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "EMBER_CPU"):
+    os.environ.pop(var, None)
+
+import numpy as np  # noqa: E402
+
+SHAPES = {
+    "256^3": (256, 256, 256, False),
+    "512^3": (512, 512, 512, False),
+    "1024^3": (1024, 1024, 1024, False),
+    "2048^3": (2048, 2048, 2048, False),
+    "4096x256 @ 256x1024": (4096, 256, 1024, False),
+    "(4096x256)^T @ 4096x1024": (256, 4096, 1024, True),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--batch", type=float, default=0.08, help="seconds per library per round (approximate)")
+    args = ap.parse_args()
+
+    import ember
+
+    ember.set_num_threads(1)
+    libs = ["ember", "numpy"]
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        libs.append("torch")
+    except ImportError:
+        torch = None
+    others = [lib for lib in libs if lib != "ember"]
+
+    rng = np.random.default_rng(0)
+    print(f"GEMM float32, 1 thread, {args.rounds} interleaved rounds; python {sys.version.split()[0]}, "
+          f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") + "\n")
+    print("| GEMM float32, 1 thread | " + " | ".join(f"{lib} GFLOP/s" for lib in libs) +
+          " | ratio (median of rounds) | lowest / highest round |")
+    print("|---|" + "---|" * (len(libs) + 2))
+    for name, (m, k, n, transposed) in SHAPES.items():
+        a = rng.standard_normal((k, m) if transposed else (m, k)).astype(np.float32)
+        b = rng.standard_normal((k, n)).astype(np.float32)
+        ea, eb = ember.from_numpy(a), ember.from_numpy(b)
+        ae = ea.t() if transposed else ea
+        an = a.T if transposed else a
+        calls = {"ember": lambda: ember.mm(ae, eb), "numpy": lambda: an @ b}
+        if torch:
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            at = ta.t() if transposed else ta
+            calls["torch"] = lambda: torch.mm(at, tb)
+        flop = 2.0 * m * n * k
+        reps = max(1, round(args.batch * 35e9 / flop))
+        for f in calls.values():
+            f()
+            f()
+        rates = {lib: [] for lib in libs}
+        ratios = []
+        for r in range(args.rounds):
+            order = libs[r % len(libs):] + libs[:r % len(libs)]
+            now = {}
+            for lib in order:
+                f = calls[lib]
+                t = time.perf_counter()
+                for _ in range(reps):
+                    f()
+                now[lib] = flop * reps / (time.perf_counter() - t) / 1e9
+                rates[lib].append(now[lib])
+            ratios.append(now["ember"] / max(now[o] for o in others))
+        cells = " | ".join(f"{statistics.median(rates[lib]):.1f}" for lib in libs)
+        print(f"| {name} | {cells} | {statistics.median(ratios):.3f} | {min(ratios):.2f} / {max(ratios):.2f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
