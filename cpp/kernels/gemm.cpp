@@ -162,7 +162,8 @@ thread_local Scratch t_flags;
 
 template <typename T>
 void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
-                 const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+                 const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
+                 int64_t csd) {
   const Blocking& bs = kr.bs;
   const int64_t MR = bs.mr, NR = bs.nr;
   const int nt = threads_for(m, n, k);
@@ -218,7 +219,6 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       const int64_t jp0 = part * sp.per_split, jp1 = std::min(npanels, jp0 + sp.per_split);
       if (jp0 >= jp1 || mc <= 0) return;
       const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
-      const bool acc = accumulate || q > 0;
       T* apack = t_pack_a.get<T>(round_up(mc, MR) * kc_max);
       pack_a<T>(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc, MR, kr.pack_a);
       // Tasks start at different panel groups, so concurrent tasks pack different groups.
@@ -242,8 +242,11 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         for (int64_t i0 = 0; i0 < mc; i0 += MR) {
           if (next)
             for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch_l2(next + 64 * line);
-          kr.ukr(kc, apack + i0 * kc, bp, c + (ic + i0) * rsc + (jc + j0) * csc, rsc, csc, std::min(MR, mc - i0), ne,
-                 acc);
+          // The first KC step adds D (or nothing), the later ones C itself.
+          T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
+          const T* dt = q > 0 ? ct : d ? d + (ic + i0) * rsd + (jc + j0) * csd : nullptr;
+          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, mc - i0), ne, dt, q > 0 ? rsc : rsd,
+                 q > 0 ? csc : csd);
         }
         interrupt::poll(mc * kc * ne);
       }
@@ -270,7 +273,8 @@ thread_local Scratch t_sup_b;
 // runs every KC step of its tile range.
 template <typename T>
 void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
-              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
+              int64_t csd) {
   const Blocking& bs = kr.bs;
   const int64_t MR = bs.mr, NR = bs.nr;
   const int nt = threads_for(m, n, k);
@@ -288,7 +292,6 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
       const int64_t ib1 = std::min(i_end, ib0 + bs.mc);
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
-        const bool acc = accumulate || pc > 0;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
           const T* bp = b + pc * rsb + j0 * csb;
@@ -299,9 +302,12 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
             bp = buf;
             ldb = NR;
           }
-          for (int64_t i0 = ib0; i0 < ib1; i0 += MR)
-            kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, c + i0 * rsc + j0 * csc, rsc, csc,
-                    std::min(MR, ib1 - i0), ne, acc);
+          for (int64_t i0 = ib0; i0 < ib1; i0 += MR) {
+            T* ct = c + i0 * rsc + j0 * csc;
+            const T* dt = pc > 0 ? ct : d ? d + i0 * rsd + j0 * csd : nullptr;
+            kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, ct, rsc, csc, std::min(MR, ib1 - i0), ne, dt,
+                    pc > 0 ? rsc : rsd, pc > 0 ? csc : csd);
+          }
           interrupt::poll((ib1 - ib0) * kc * ne);
         }
       }
@@ -341,7 +347,8 @@ struct Reentry {
 
 template <typename T>
 void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
-              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, bool accumulate) {
+              const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
+              int64_t csd) {
   Reentry reentry;
   if (prefer_sup(kr.bs, m, n, k)) {
     // C^T = B^T A^T when that makes B row-major (A column-major, B not), or when both are
@@ -349,24 +356,25 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
     const bool b_rows = csb == 1, bt_rows = rsa == 1;  // B, and B' = A^T, row-major
     auto waste = [&](int64_t mm, int64_t nn) { return round_up(mm, kr.bs.mr) * round_up(nn, kr.bs.nr); };
     const bool swap = (!b_rows && bt_rows) || (b_rows && bt_rows && waste(n, m) < waste(m, n));
-    if (swap) gemm_sup<T>(kr, n, m, k, b, csb, rsb, a, csa, rsa, c, csc, rsc, accumulate);
-    else gemm_sup<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+    if (swap) gemm_sup<T>(kr, n, m, k, b, csb, rsb, a, csa, rsa, c, csc, rsc, d, csd, rsd);
+    else gemm_sup<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
     return;
   }
-  gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+  gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
 }
 
 }  // namespace
 
 void gemm_f32(const Kernels<float>& kr, int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa,
-              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, bool accumulate) {
-  gemm_any<float>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, const float* d,
+              int64_t rsd, int64_t csd) {
+  gemm_any<float>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
 }
 
 void gemm_f64(const Kernels<double>& kr, int64_t m, int64_t n, int64_t k, const double* a, int64_t rsa,
               int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc, int64_t csc,
-              bool accumulate) {
-  gemm_any<double>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+              const double* d, int64_t rsd, int64_t csd) {
+  gemm_any<double>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
 }
 
 }  // namespace ember::kernels::blis

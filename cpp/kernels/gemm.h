@@ -30,12 +30,14 @@
 // short k. The k split is the same as in the packed path.
 //
 // Micro-kernel contract (written once, here):
-//   ukr(k, a, b, c, rsc, csc, m_eff, n_eff, accumulate)
+//   ukr(k, a, b, c, rsc, csc, m_eff, n_eff, d, rsd, csd)
 //   a: packed MR x k micro-panel, a[p * MR + i]; b: packed k x NR micro-panel, b[p * NR + j]
 //   (both 32-byte aligned); c: an m_eff x n_eff tile (m_eff <= MR, n_eff <= NR) at row
 //   stride rsc and column stride csc. It computes the full MR x NR product in registers
-//   and writes C = A B, or C += A B when accumulate, to the m_eff x n_eff part only. It
-//   never reads C when !accumulate (C may hold garbage or NaN).
+//   and writes C = A B + D (C = A B when d is null) to the m_eff x n_eff part only. D is
+//   the tile of the addend at strides (rsd, csd): C itself (C += A B, the later KC steps),
+//   a bias row or column (a stride of 0) or any matrix not overlapping C (the first KC
+//   step of C = A B + D). C is never read unless it is D (it may hold garbage or NaN).
 #pragma once
 
 #include <cstdint>
@@ -44,7 +46,7 @@ namespace ember::kernels::blis {
 
 template <typename T>
 using MicroKernel = void (*)(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t m_eff,
-                             int64_t n_eff, bool accumulate);
+                             int64_t n_eff, const T* d, int64_t rsd, int64_t csd);
 
 struct Blocking {
   int64_t mr, nr, kc, mc, nc;
@@ -70,12 +72,13 @@ constexpr int64_t kPackBBytes = int64_t{16} << 20;
 constexpr int64_t kMinTaskRows = 96;
 
 // Unpacked micro-kernel contract: sukr(k, a, rsa, csa, b, ldb, c, rsc, csc, m_eff, n_eff,
-// accumulate) is ukr with A read in place (row i, step p at a[i * rsa + p * csa]; rows
+// d, rsd, csd) is ukr with A read in place (row i, step p at a[i * rsa + p * csa]; rows
 // >= m_eff are never read) and B read as k rows of NR contiguous values at row stride ldb
 // (b[p * ldb + j], any alignment; all NR columns are read).
 template <typename T>
 using SupKernel = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-                           int64_t rsc, int64_t csc, int64_t m_eff, int64_t n_eff, bool accumulate);
+                           int64_t rsc, int64_t csc, int64_t m_eff, int64_t n_eff, const T* d, int64_t rsd,
+                           int64_t csd);
 
 // Packing one full micro-panel, ISA-specific (null, or returning false, for a layout it
 // does not handle: the portable loops in gemm.cpp then pack it):
@@ -94,12 +97,13 @@ struct Kernels {
   PackPanel<T> pack_b = nullptr;
 };
 
-// C (m x n) = [C +] A (m x k) @ B (k x n): the unpacked path or the five loops, chosen from
-// the shape and the layout only. Requires m, n, k >= 1.
+// C (m x n) = A (m x k) @ B (k x n) [+ D] (kernels.h's contract for D): the unpacked path or
+// the five loops, chosen from the shape and the layout only. Requires m, n, k >= 1.
 void gemm_f32(const Kernels<float>& kr, int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa,
-              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, bool accumulate);
+              const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, const float* d,
+              int64_t rsd, int64_t csd);
 void gemm_f64(const Kernels<double>& kr, int64_t m, int64_t n, int64_t k, const double* a, int64_t rsa,
               int64_t csa, const double* b, int64_t rsb, int64_t csb, double* c, int64_t rsc, int64_t csc,
-              bool accumulate);
+              const double* d, int64_t rsd, int64_t csd);
 
 }  // namespace ember::kernels::blis

@@ -66,10 +66,13 @@ struct KernelTable {
   // outer operands: 0 values (dt), 1 indices (int64), 2 in; the reduced dim has n
   // elements at stride `stride` of operand 2.
   void (*arg_reduce)(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t stride);
-  // C (m x n) = A (m x k) @ B (k x n), or C += A @ B when accumulate. Every operand is
-  // addressed by a row stride and a column stride, so transposed views need no copy.
+  // C (m x n) = A (m x k) @ B (k x n) + D, or = A @ B when d is null. Every operand is
+  // addressed by a row stride and a column stride, so transposed views need no copy. D is
+  // C itself (C += A B: d == c with C's strides) or does not overlap C; a stride of 0
+  // broadcasts it (a bias row: rsd = 0). C is never read unless it is D.
   void (*gemm)(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
-               int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate);
+               int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, const char* d, int64_t rsd,
+               int64_t csd);
 };
 
 // The table in use, chosen once (first call) from the CPU and EMBER_CPU:

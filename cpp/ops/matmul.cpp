@@ -39,7 +39,7 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b) {
     return;
   }
   kernels::active().gemm(a.dtype(), m, n, k, a.raw_data(), a.strides()[0], a.strides()[1], b.raw_data(),
-                         b.strides()[0], b.strides()[1], c.raw_data(), c.strides()[0], c.strides()[1], false);
+                         b.strides()[0], b.strides()[1], c.raw_data(), c.strides()[0], c.strides()[1], nullptr, 0, 0);
 }
 
 std::string dims_x(const Tensor& t) {
@@ -171,26 +171,38 @@ void binary_raw(kernels::BinaryOp op, const Tensor& dst, const Tensor& x, const 
 }
 
 // out (n x p) = beta * self + alpha * (m1 @ m2), self already broadcast to n x p (or out
-// itself). The bias is written first and the product accumulated onto it (the GEMM's
-// C += A B), so the bias costs no pass over the output beyond writing it once.
+// itself, for addmm_).
 void addmm_into(const Tensor& out, const Tensor& self_b, const Tensor& m1, const Tensor& m2, Scalar beta,
                 Scalar alpha) {
   const DType dt = out.dtype();
   const bool fl = is_floating(dt);
   const bool bias = fl ? beta.f != 0.0 : beta.i != 0;
   const bool unit_alpha = fl ? alpha.f == 1.0 : alpha.i == 1, unit_beta = fl ? beta.f == 1.0 : beta.i == 1;
+  const int64_t n = m1.shape()[0], k = m1.shape()[1], p = m2.shape()[1];
+  if (n == 0 || p == 0) return;
+  auto gemm = [&](const Tensor& d) {
+    kernels::active().gemm(dt, n, p, k, m1.raw_data(), m1.strides()[0], m1.strides()[1], m2.raw_data(),
+                           m2.strides()[0], m2.strides()[1], out.raw_data(), out.strides()[0], out.strides()[1],
+                           d.defined() ? d.raw_data() : nullptr, d.defined() ? d.strides()[0] : 0,
+                           d.defined() ? d.strides()[1] : 0);
+  };
+  // The common case: the GEMM adds the bias as it stores its first KC step (C = A B + D,
+  // D read through its broadcast strides), so the bias costs no pass over the output.
+  // self_b is a fresh output's addend or, in addmm_, out itself.
+  if (unit_alpha && (unit_beta || !bias)) {
+    gemm(bias ? self_b : Tensor());
+    return;
+  }
+  // Scaled: beta * self written first and alpha * the product added to it.
   const bool same = self_b.storage() == out.storage() && self_b.offset() == out.offset() && self_b.strides() == out.strides();
   if (bias && !same) detail::copy_into(out, self_b);
   if (bias && !unit_beta) binary_raw(kernels::BinaryOp::Mul, out, out, scalar_tensor(beta, dt));
-  const int64_t n = m1.shape()[0], k = m1.shape()[1], p = m2.shape()[1];
-  if (n == 0 || p == 0) return;
   if (k == 0) {
     if (!bias) detail::copy_into(out, scalar_tensor(Scalar(int64_t{0}), dt));
     return;
   }
   if (unit_alpha) {
-    kernels::active().gemm(dt, n, p, k, m1.raw_data(), m1.strides()[0], m1.strides()[1], m2.raw_data(),
-                           m2.strides()[0], m2.strides()[1], out.raw_data(), out.strides()[0], out.strides()[1], bias);
+    gemm(out);  // C += A B
     return;
   }
   Tensor prod = empty({n, p}, dt);

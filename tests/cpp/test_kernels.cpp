@@ -465,7 +465,8 @@ void check_gemm_case(const KernelTable& table, int64_t m, int64_t n, int64_t k, 
   for (int64_t i = 0; i < m * k; ++i) A.at({m, k}, i) = va[i];
   for (int64_t i = 0; i < k * n; ++i) B.at({k, n}, i) = vb[i];
   for (int64_t i = 0; i < m * n; ++i) C.at({m, n}, i) = vc[i];
-  table.gemm(dtype_of<T>(), m, n, k, A.ptr(), rsa, csa, B.ptr(), rsb, csb, C.ptr(), rsc, csc, accumulate);
+  table.gemm(dtype_of<T>(), m, n, k, A.ptr(), rsa, csa, B.ptr(), rsb, csb, C.ptr(), rsc, csc,
+             accumulate ? C.ptr() : nullptr, rsc, csc);
   const std::string what = "gemm m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
                            " A " + la.name + " B " + lb.name + " C " + lc.name + (accumulate ? " +=" : "");
   const double eps = std::is_same_v<T, float> ? 1.2e-7 : 2.3e-16;
@@ -520,12 +521,36 @@ TEST_P(Kernels, GemmAccumulateKeepsC) {
   // C += A @ B with a zero A leaves C exactly as it was; without accumulate C is zeroed.
   const int64_t m = 9, n = 17, k = 8;
   std::vector<double> a(m * k, 0.0), b(k * n, 1.0), c(m * n, 3.5);
+  char* cc = reinterpret_cast<char*>(c.data());
   table().gemm(DType::Float64, m, n, k, reinterpret_cast<char*>(a.data()), k, 1, reinterpret_cast<char*>(b.data()), n,
-               1, reinterpret_cast<char*>(c.data()), n, 1, true);
+               1, cc, n, 1, cc, n, 1);
   for (double x : c) ASSERT_EQ(x, 3.5);
   table().gemm(DType::Float64, m, n, k, reinterpret_cast<char*>(a.data()), k, 1, reinterpret_cast<char*>(b.data()), n,
-               1, reinterpret_cast<char*>(c.data()), n, 1, false);
+               1, cc, n, 1, nullptr, 0, 0);
   for (double x : c) ASSERT_EQ(x, 0.0);
+}
+
+TEST_P(Kernels, GemmAddsD) {
+  // C = A @ B + D for a bias row (rsd = 0), a bias column (csd = 0) and a transposed D,
+  // with C full of NaN (never read), against sums in long double; k = 0 gives C = D.
+  std::mt19937_64 rng(7);
+  for (int64_t k : {0, 1, 9, 300}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      const int64_t m = 13, n = 21;
+      std::vector<double> a = random_vec<double>(rng, m * k, -1, 1), b = random_vec<double>(rng, k * n, -1, 1);
+      std::vector<double> d = random_vec<double>(rng, m * n, -1, 1), c(m * n, std::nan(""));
+      const int64_t rsd = mode == 0 ? 0 : mode == 1 ? 1 : 1, csd = mode == 0 ? 1 : mode == 1 ? 0 : m;
+      table().gemm(DType::Float64, m, n, k, reinterpret_cast<char*>(a.data()), k, 1,
+                   reinterpret_cast<char*>(b.data()), n, 1, reinterpret_cast<char*>(c.data()), n, 1,
+                   reinterpret_cast<char*>(d.data()), rsd, csd);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          long double want = d[i * rsd + j * csd];
+          for (int64_t p = 0; p < k; ++p) want += static_cast<long double>(a[i * k + p]) * b[p * n + j];
+          ASSERT_NEAR(c[i * n + j], static_cast<double>(want), 1e-13) << "k=" << k << " mode " << mode;
+        }
+    }
+  }
 }
 
 // ---------------------------------------------------------------- the small kernels

@@ -343,8 +343,13 @@ struct Mat {
   int64_t step;     // every step-th row (or column) of a bigger buffer: x[::2]
 };
 
+// What is added to the product: nothing, C itself (C += A B), a bias row (rsd = 0), a bias
+// column (csd = 0), or a separate transposed matrix.
+enum class Add { None, C, Row, Col, Full };
+
 template <typename T>
-void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, bool accumulate, std::mt19937_64& rng) {
+void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, Add add, std::mt19937_64& rng) {
+  const bool accumulate = add == Add::C;
   auto strides = [](Mat l, int64_t rows, int64_t cols) {
     return l.transposed ? std::pair<int64_t, int64_t>{l.step, rows * l.step} : std::pair<int64_t, int64_t>{cols * l.step, 1};
   };
@@ -354,11 +359,20 @@ void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, bo
   std::vector<T> A = random_vec<T>(rng, static_cast<size_t>(m * k * la.step)),
                  B = random_vec<T>(rng, static_cast<size_t>(k * n * lb.step)),
                  C1 = random_vec<T>(rng, static_cast<size_t>(m * n * lc.step)), C2 = C1;
-  simd()->gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C1), rsc, csc, accumulate);
-  reference().gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C2), rsc, csc, accumulate);
+  std::vector<T> D = random_vec<T>(rng, static_cast<size_t>(m * n));
+  const int64_t rsd = add == Add::Row ? 0 : add == Add::Col ? 1 : add == Add::Full ? 1 : 0,
+                csd = add == Add::Row ? 1 : add == Add::Col ? 0 : add == Add::Full ? m : 0;
+  auto run = [&](const KernelTable& table, std::vector<T>& C) {
+    char* d = accumulate ? cp(C) : add == Add::None ? nullptr : cp(D);
+    table.gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C), rsc, csc, d,
+               accumulate ? rsc : rsd, accumulate ? csc : csd);
+  };
+  run(*simd(), C1);
+  run(reference(), C2);
+  const char* add_name[] = {"", " +=", " + bias row", " + bias column", " + D^T"};
   const std::string what = "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" +
                            std::to_string(n) + (la.transposed ? " At" : "") + (lb.transposed ? " Bt" : "") +
-                           (lc.transposed ? " Ct" : "") + (accumulate ? " +=" : "");
+                           (lc.transposed ? " Ct" : "") + add_name[static_cast<int>(add)];
   const double eps = std::is_same_v<T, float> ? 6e-8 : 1.2e-16;
   // |a b| <= 9 per product: the error bound of two k-term sums in different orders.
   const double bound = 2.0 * (k + 2) * eps * (9.0 * k + 3.0);
@@ -399,13 +413,13 @@ void check_gemm() {
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
   struct Combo {
     Mat a, b, c;
-    bool acc;
+    Add add;
   };
-  const Combo combos[] = {{row, row, row, false}, {col, row, row, false}, {row, col, row, false},
-                          {col, col, col, true},  {row2, row, row, false}, {row, col2, row2, true},
-                          {col2, row2, col, false}};
+  const Combo combos[] = {{row, row, row, Add::None},  {col, row, row, Add::Row},   {row, col, row, Add::None},
+                          {col, col, col, Add::C},     {row2, row, row, Add::Col},  {row, col2, row2, Add::C},
+                          {col2, row2, col, Add::None}, {row, row, row2, Add::Full}, {col, row, col, Add::Row}};
   for (const auto& sh : shapes)
-    for (const Combo& c : combos) check_gemm_case<T>(sh[0], sh[1], sh[2], c.a, c.b, c.c, c.acc, rng);
+    for (const Combo& c : combos) check_gemm_case<T>(sh[0], sh[1], sh[2], c.a, c.b, c.c, c.add, rng);
 }
 TEST(SimdKernels, GemmFloat32) { REQUIRE_SIMD(); check_gemm<float>(); }
 TEST(SimdKernels, GemmFloat64) { REQUIRE_SIMD(); check_gemm<double>(); }
@@ -415,8 +429,13 @@ TEST(SimdKernels, GemmNeverReadsCWithoutAccumulate) {
   for (int64_t m : {5, 6, 7, 200}) {
     const int64_t n = 19, k = 11;
     std::vector<float> a(m * k, 1.0f), b(k * n, 2.0f), c(m * n, std::nanf(""));
-    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, false);
+    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, nullptr, 0, 0);
     for (float x : c) ASSERT_EQ(x, 22.0f) << "m=" << m;
+    // with a bias row: C = A B + bias, C still not read
+    std::vector<float> bias(n, 0.5f);
+    std::fill(c.begin(), c.end(), std::nanf(""));
+    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, cp(bias), 0, 1);
+    for (float x : c) ASSERT_EQ(x, 22.5f) << "m=" << m;
   }
 }
 
@@ -447,16 +466,16 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
   for (int threads : {1, 2, 3}) {
     ThreadCount tc(threads);
     std::vector<float> C(m * n);
-    simd()->gemm(DType::Float32, m, n, k, cp(A), 1, m, cp(B), n, 1, cp(C), n, 1, false);  // A read transposed
+    simd()->gemm(DType::Float32, m, n, k, cp(A), 1, m, cp(B), n, 1, cp(C), n, 1, nullptr, 0, 0);  // A read transposed
     gemms.push_back(C);
     std::vector<double> Cd(m * n);
-    simd()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, false);
+    simd()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, nullptr, 0, 0);
     gemms_d.push_back(Cd);
     for (const Shape& sh : shapes) {
       std::mt19937_64 r2(18);
       std::vector<float> a = random_vec<float>(r2, sh.m * sh.k), b = random_vec<float>(r2, sh.k * sh.n), c(sh.m * sh.n);
       simd()->gemm(DType::Float32, sh.m, sh.n, sh.k, cp(a), sh.at ? 1 : sh.k, sh.at ? sh.m : 1, cp(b), sh.n, 1, cp(c),
-                   sh.n, 1, false);
+                   sh.n, 1, nullptr, 0, 0);
       more.push_back(c);
     }
     sums.push_back(run_sum<float>(*simd(), x, {}, {}, {big}, {1}));

@@ -7,7 +7,7 @@
 namespace ember::kernels::avx2 {
 
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
-          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate);
+          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, const char* d, int64_t rsd, int64_t csd);
 void unary(UnaryOp op, DType dt, const Loop& loop);
 void binary(BinaryOp op, DType dt, const Loop& loop);
 void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);

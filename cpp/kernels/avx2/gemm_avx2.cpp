@@ -60,38 +60,48 @@ struct Vec<double> {
   }
 };
 
-// Writes the m_eff x n_eff part of a 6 x (2 W) register tile to C (= or +=).
+// Writes the m_eff x n_eff part of a 6 x (2 W) register tile to C: C = tile, or C = D +
+// tile when d is given (gemm.h: C itself, a bias row with rsd = 0, a bias column with
+// csd = 0, or any matrix not overlapping C).
 template <typename T>
 inline void store_tile(const typename Vec<T>::R (&acc)[6][2], T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
-                       bool accumulate) {
+                       const T* d, int64_t rsd, int64_t csd) {
   using V = Vec<T>;
   constexpr int W = V::W, MR = 6, NR = 2 * W;
-  if (csc == 1 && ne == NR) {  // full-width rows: vector stores
-    for (int64_t i = 0; i < me; ++i) {
-      T* ci = c + i * rsc;
-      V::storeu(ci, accumulate ? V::add(V::loadu(ci), acc[i][0]) : acc[i][0]);
-      V::storeu(ci + W, accumulate ? V::add(V::loadu(ci + W), acc[i][1]) : acc[i][1]);
-    }
-    return;
-  }
-  if (csc == 1) {  // partial width: masked loads and stores, never past column ne
+  if (csc == 1 && (!d || csd <= 1)) {  // rows of C contiguous; D's rows contiguous or one value per row
+    const bool full = ne == NR;
     const __m256i m0 = V::mask(std::min<int64_t>(ne, W)), m1 = V::mask(ne - W);
     for (int64_t i = 0; i < me; ++i) {
       T* ci = c + i * rsc;
-      V::maskstore(ci, m0, accumulate ? V::add(V::maskload(ci, m0), acc[i][0]) : acc[i][0]);
-      if (ne > W) V::maskstore(ci + W, m1, accumulate ? V::add(V::maskload(ci + W, m1), acc[i][1]) : acc[i][1]);
+      typename V::R r0 = acc[i][0], r1 = acc[i][1];
+      if (d && csd == 1) {
+        const T* di = d + i * rsd;
+        r0 = V::add(full ? V::loadu(di) : V::maskload(di, m0), r0);
+        if (ne > W) r1 = V::add(full ? V::loadu(di + W) : V::maskload(di + W, m1), r1);
+      } else if (d) {  // csd == 0: a column of D, broadcast along the row
+        const typename V::R v = V::set1(d[i * rsd]);
+        r0 = V::add(v, r0);
+        r1 = V::add(v, r1);
+      }
+      if (full) {
+        V::storeu(ci, r0);
+        V::storeu(ci + W, r1);
+      } else {  // partial width: masked stores, never past column ne
+        V::maskstore(ci, m0, r0);
+        if (ne > W) V::maskstore(ci + W, m1, r1);
+      }
     }
     return;
   }
-  alignas(32) T tile[MR * NR];  // strided C: spill the tile, then scatter
+  alignas(32) T tile[MR * NR];  // strided C or D: spill the tile, then scatter
   for (int i = 0; i < MR; ++i) {
     V::storeu(tile + i * NR, acc[i][0]);
     V::storeu(tile + i * NR + W, acc[i][1]);
   }
   for (int64_t i = 0; i < me; ++i)
     for (int64_t j = 0; j < ne; ++j) {
-      T& dst = c[i * rsc + j * csc];
-      dst = accumulate ? dst + tile[i * NR + j] : tile[i * NR + j];
+      const T t = tile[i * NR + j];
+      c[i * rsc + j * csc] = d ? d[i * rsd + j * csd] + t : t;
     }
 }
 
@@ -117,13 +127,14 @@ constexpr int64_t kSupBAhead = 8;
 // two loads of B, six broadcasts of A, twelve FMAs.
 template <typename T>
 void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
-              bool accumulate) {
+              const T* d, int64_t rsd, int64_t csd) {
   using V = Vec<T>;
   constexpr int W = V::W, MR = 6, NR = 2 * W;
   typename V::R c00 = V::zero(), c01 = V::zero(), c10 = V::zero(), c11 = V::zero(), c20 = V::zero(),
                 c21 = V::zero(), c30 = V::zero(), c31 = V::zero(), c40 = V::zero(), c41 = V::zero(),
                 c50 = V::zero(), c51 = V::zero();
   prefetch_tile(c, rsc, csc, me, ne);
+  if (d && d != c && rsd != 0) prefetch_tile(d, rsd, csd, me, ne);  // a bias row stays in L1 anyway
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     const typename V::R b0 = V::load(b), b1 = V::load(b + W);
@@ -138,7 +149,7 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
     b += NR;
   }
   const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
+  store_tile<T>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // The unpacked micro-kernel (contract in gemm.h): the same tile and FMA order as ukr_6x2w,
@@ -148,7 +159,8 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
 // beyond the hardware prefetchers), so ask for its rows ahead.
 template <typename T, bool PrefetchB>
 inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
-                           int64_t rsc, int64_t csc, int64_t me, int64_t ne, bool accumulate) {
+                           int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
+                           int64_t csd) {
   using V = Vec<T>;
   constexpr int W = V::W, MR = 6;
   const int64_t o1 = std::min<int64_t>(1, me - 1) * rsa, o2 = std::min<int64_t>(2, me - 1) * rsa,
@@ -182,21 +194,22 @@ inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
 #pragma GCC unroll 2
   for (; p < k; ++p) step();
   const typename V::R acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  store_tile<T>(acc, c, rsc, csc, me, ne, accumulate);
+  store_tile<T>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 template <typename T>
 [[gnu::noinline]] void sukr_6x2w_prefetch(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb,
-                                          T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne, bool accumulate) {
-  sukr_6x2w_impl<T, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
+                                          T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d,
+                                          int64_t rsd, int64_t csd) {
+  sukr_6x2w_impl<T, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 // (Two functions, not one with a branch: GCC then compiles the packed-B loop as it did
 // before the prefetching one existed, ~7% faster at k = 10.)
 template <typename T>
 void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
-               int64_t csc, int64_t me, int64_t ne, bool accumulate) {
-  if (ldb > 2 * Vec<T>::W) return sukr_6x2w_prefetch<T>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
-  sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, accumulate);
+               int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  if (ldb > 2 * Vec<T>::W) return sukr_6x2w_prefetch<T>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // ---- Packing full micro-panels (contract in gemm.h): register transposes instead of one
@@ -404,33 +417,33 @@ bool gemm_small(int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_
 
 }  // namespace
 
-// c is (m, n), a is (m, k), b is (k, n); all addressed through row/column strides.
+// c is (m, n), a is (m, k), b is (k, n), d (optional) is (m, n); all addressed through
+// row/column strides.
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
-          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate) {
+          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, const char* d, int64_t rsd, int64_t csd) {
   if (m <= 0 || n <= 0) return;
-  if (dt != DType::Float32 && dt != DType::Float64) {
-    reference().gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, accumulate);
+  if ((dt != DType::Float32 && dt != DType::Float64) || k <= 0) {  // other dtypes; or no product: C = D or 0
+    reference().gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
     return;
   }
-  if (k <= 0) {  // C = 0 (or unchanged): no product
-    if (!accumulate) reference().gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, false);
-    return;
-  }
-  const bool small = m * n * k < blis::kSmallMNK;
+  // The small path adds nothing or C itself (accumulate); other addends take the loops.
+  const bool accumulate = d == c && rsd == rsc && csd == csc;
+  const bool small = m * n * k < blis::kSmallMNK && (!d || accumulate);
   if (dt == DType::Float32) {
     auto A = reinterpret_cast<const float*>(a), B = reinterpret_cast<const float*>(b);
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_6<float>,
                                          &pack_b_2w<float>};
-    blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
+    blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
     auto C = reinterpret_cast<double*>(c);
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>,
                                            &pack_a_6<double>, &pack_b_2w<double>};
-    blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate);
+    blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const double*>(d), rsd,
+                   csd);
   }
 }
 

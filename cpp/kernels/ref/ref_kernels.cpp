@@ -391,17 +391,18 @@ void arg_reduce_ref(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t
 
 // c is (m, n), a is (m, k), b is (k, n); all addressed through row/column strides.
 void gemm_ref(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
-              int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, bool accumulate) {
+              int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, const char* d, int64_t rsd, int64_t csd) {
   dispatch_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       const T* A = reinterpret_cast<const T*>(a);
       const T* B = reinterpret_cast<const T*>(b);
+      const T* D = reinterpret_cast<const T*>(d);
       T* C = reinterpret_cast<T*>(c);
       interrupt::Poller poller;
       for (int64_t i = 0; i < m; ++i) {
-        if (!accumulate)
-          for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] = T(0);
+        // C's row starts as D's (C itself when accumulating: then nothing moves) or zero.
+        for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] = D ? D[i * rsd + j * csd] : T(0);
         for (int64_t p = 0; p < k; ++p) {
           const T aip = A[i * rsa + p * csa];
           for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] += aip * B[p * rsb + j * csb];
