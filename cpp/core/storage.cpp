@@ -4,6 +4,9 @@
 #include <map>
 #include <mutex>
 #include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "core/error.h"
 #include "core/per_thread.h"
@@ -16,6 +19,26 @@ namespace {
 constexpr size_t kAlignment = 64;
 constexpr size_t kCacheMin = size_t{256} << 10;  // smaller blocks: malloc's own bins do well
 constexpr size_t kPage = size_t{4} << 10;
+// Buffers of at least this size are 2 MiB aligned and asked for transparent huge pages
+// (numpy does the same from 4 MiB): one page fault and one TLB entry per 2 MiB instead of
+// 512. On the Zen 1 VM, clamp of 1e7 float32 into a new output went from 16.6 to 20.4 GB/s
+// on 1 thread (bench/run.py), neg and relu from 5.4-5.9 to 4.2 ms.
+constexpr size_t kHugeMin = size_t{4} << 20, kHuge = size_t{2} << 20;
+
+// A fresh buffer of `rounded` bytes (a multiple of kPage when large); rounded may grow.
+void* fresh_buffer(size_t& rounded) {
+#if defined(__linux__)
+  if (rounded >= kHugeMin && rounded != SIZE_MAX) {
+    const size_t r = (rounded + kHuge - 1) / kHuge * kHuge;
+    if (void* p = std::aligned_alloc(kHuge, r)) {
+      madvise(p, r, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+      rounded = r;
+      return p;
+    }
+  }
+#endif
+  return rounded == SIZE_MAX ? nullptr : std::aligned_alloc(kAlignment, rounded);
+}
 
 // Free large blocks by capacity. Reuse takes the smallest block that fits, if it is at
 // most 1/8 larger than asked (so a huge block is not spent on a medium request).
@@ -134,7 +157,7 @@ void Storage::allocate_buffer(size_t nbytes) {
     p = cache().take(rounded, cap);
     if (p) rounded = cap;
   }
-  if (!p && rounded != SIZE_MAX) p = std::aligned_alloc(kAlignment, rounded);
+  if (!p) p = fresh_buffer(rounded);
   if (!p) {
     throw Error(ErrorKind::Runtime, str("DefaultCPUAllocator: can't allocate memory: you tried to allocate ",
                                         nbytes, " bytes."));

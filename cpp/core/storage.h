@@ -4,7 +4,8 @@
 // buffer (64-byte aligned, so SIMD kernels may use aligned loads at offset 0) or wraps
 // memory owned by someone else (a numpy array), kept alive through `owner`.
 //
-// Large buffers (>= 256 KiB) come from a cache: a freed large buffer is kept and handed to
+// Large buffers (>= 256 KiB) come from a cache (from 4 MiB on, 2 MiB aligned and advised
+// for transparent huge pages): a freed large buffer is kept and handed to
 // the next allocation of a similar size (up to 1/8 larger), instead of being returned to
 // the OS and page-faulted in again on every op. The cache holds at most 1 GiB (or
 // EMBER_CACHE_MAX_MB); release_cache() empties it. Smaller buffers (64 B to 256 KiB) are

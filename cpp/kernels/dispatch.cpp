@@ -46,7 +46,7 @@ const KernelTable* avx2_table() {
                                  avx2::binary,
                                  avx2::clamp,
                                  avx2::where,
-                                 reference().cast_copy,
+                                 avx2::cast_copy,
                                  reference().fill,
                                  avx2::reduce,
                                  reference().arg_reduce,

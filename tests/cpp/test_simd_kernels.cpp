@@ -327,6 +327,42 @@ TEST(SimdKernels, ColumnSumsFloat32) { REQUIRE_SIMD(); check_column_sums<float>(
 TEST(SimdKernels, ColumnSumsFloat64) { REQUIRE_SIMD(); check_column_sums<double>(); }
 TEST(SimdKernels, SumFloat64) { REQUIRE_SIMD(); check_sum<double>(); }
 
+// Dense same-dtype copies go over the pool (and past the cache when large); everything
+// else is the reference's. (Overlapping copies never reach the kernel: copy_ stages them.)
+template <typename T>
+void check_copy(int threads) {  // run under ThreadCount(threads)
+  std::mt19937_64 rng(21);
+  const int64_t stream_elems = (int64_t{24} << 20) / static_cast<int64_t>(sizeof(T)) + 77;
+  for (int64_t n : {int64_t{1000}, int64_t{1} << 17, (int64_t{1} << 17) + 3, int64_t{1000003}, stream_elems}) {
+    for (int64_t off : {0, 1, 3}) {  // destination and source misaligned by `off` elements
+      std::vector<T> src(static_cast<size_t>(n + 4)), d1(static_cast<size_t>(n + 4)), d2;
+      for (auto& v : src) v = static_cast<T>(static_cast<int64_t>(rng() % 1000) - 500);
+      for (auto& v : d1) v = static_cast<T>(7);
+      d2 = d1;
+      const std::vector<int64_t> shape{n}, one{1};
+      Loop l;
+      l.ndim = 1;
+      l.shape = shape.data();
+      l.strides[0] = l.strides[1] = one.data();
+      l.ptr[1] = cp(src) + (3 - off) * sizeof(T);
+      l.ptr[0] = cp(d1) + off * sizeof(T);
+      simd()->cast_copy(dtype_of<T>(), dtype_of<T>(), l);
+      l.ptr[0] = cp(d2) + off * sizeof(T);
+      reference().cast_copy(dtype_of<T>(), dtype_of<T>(), l);
+      expect_same_bits(d1, d2, "copy n=" + std::to_string(n) + " off=" + std::to_string(off) + " threads=" +
+                                   std::to_string(threads));
+    }
+  }
+}
+TEST(SimdKernels, DenseCopyMatchesReference) {
+  REQUIRE_SIMD();
+  for (int threads : {1, 2}) {
+    ThreadCount tc(threads);
+    check_copy<float>(threads);
+    check_copy<double>(threads);
+  }
+}
+
 TEST(SimdKernels, SumIsAccurateOn1e7Float32) {
   REQUIRE_SIMD();
   const int64_t n = 10000000;

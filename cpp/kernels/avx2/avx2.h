@@ -12,6 +12,7 @@ void unary(UnaryOp op, DType dt, const Loop& loop);
 void binary(BinaryOp op, DType dt, const Loop& loop);
 void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
 void where(DType dt, const Loop& loop);
+void cast_copy(DType dst, DType src, const Loop& loop);
 void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner);
 
 }  // namespace ember::kernels::avx2

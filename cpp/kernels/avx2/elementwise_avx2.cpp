@@ -671,7 +671,52 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
   return false;
 }
 
+// ---------------------------------------------------------------- copy
+
+// Copies `bytes` bytes: 32-byte vectors, streamed past the cache when the whole copy is
+// larger than kStreamBytes (`nt`), after a head that aligns the destination.
+void copy_bytes(char* dst, const char* src, int64_t bytes, bool nt) {
+  int64_t i = 0;
+  if (nt) {
+    const int64_t head = std::min<int64_t>(bytes, (32 - (reinterpret_cast<uintptr_t>(dst) & 31)) & 31);
+    std::memcpy(dst, src, static_cast<size_t>(head));
+    for (i = head; i + 128 <= bytes; i += 128) {
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)),
+                    v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 32)),
+                    v2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 64)),
+                    v3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 96));
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i), v0);
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 32), v1);
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 64), v2);
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 96), v3);
+    }
+    _mm_sfence();
+  }
+  std::memcpy(dst + i, src + i, static_cast<size_t>(bytes - i));
+}
+
+// One dense run of a same-dtype copy that does not overlap itself: split over the pool
+// (PyTorch's copy_ of 1e6 floats runs on both cores), streamed when large. False for
+// anything else (dtype conversion, strided or short runs), which the reference copies.
+bool copy_dense(DType dst, DType src, const Loop& l) {
+  if (dst != src || l.ndim != 1) return false;
+  const int64_t sz = static_cast<int64_t>(itemsize(dst)), n = l.shape[0];
+  if (n < kParallelElems || l.strides[0][0] != 1 || l.strides[1][0] != 1) return false;
+  char* o = l.ptr[0];
+  const char* x = l.ptr[1];
+  if (o < x + n * sz && x < o + n * sz) return false;  // overlapping: the reference memmoves
+  const bool nt = n * sz >= kStreamBytes;
+  auto run = [&](int64_t b, int64_t cnt) { copy_bytes(o + b * sz, x + b * sz, cnt * sz, nt); };
+  run_chunked(n, run);
+  return true;
+}
+
 }  // namespace
+
+void cast_copy(DType dst, DType src, const Loop& l) {
+  if (copy_dense(dst, src, l)) return;
+  reference().cast_copy(dst, src, l);
+}
 
 void unary(UnaryOp op, DType dt, const Loop& l) {
   const bool simple = op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu;
