@@ -60,7 +60,7 @@ struct Scratch {
     return static_cast<T*>(p);
   }
 };
-thread_local Scratch t_pack_a, t_pack_b;
+thread_local Scratch t_pack_a, t_pack_b, t_pack_x;
 
 // Packs the mc x kc block of A at `a` into MR-tall micro-panels: dst[panel][p * MR + i].
 // a is (mc, kc) with strides (rsa, csa); rows past mc are zero.
@@ -211,7 +211,15 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       while (__atomic_load_n(f, __ATOMIC_ACQUIRE) != 2) cpu_relax();
       return dst;
     };
-    const Split sp = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, packed_tasks_wanted(bs, m, nt), nt);
+    const Split sp_all = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, packed_tasks_wanted(bs, m, nt), nt);
+    // One task per thread and one tile-row more than the threads can share (m = 256 on 2
+    // threads: 43 tile-rows, 21 and 22): the tasks split the rows before the last tile-row,
+    // and each also runs its share of the last tile-row's panels, so all end together
+    // (256^3 on 2 threads +3%, (256 x 4096) @ (4096 x 1024) +0.5%; A/B in one process).
+    const int64_t units = ceil_div(m, MR), m_main = (units - 1) * MR;
+    const bool share_last = nt > 1 && sp_all.tasks == nt && sp_all.nsplit == 1 && units % nt == 1 &&
+                            units > nt;
+    const Split sp = share_last ? split_tasks(m_main, npanels, MR, bs.mc, kMinTaskRows, nt, nt) : sp_all;
     // Task t at KC step q: pack its rows of A, then run its panels.
     auto step = [&](int64_t t, int64_t q) {
       const int64_t ib = t / sp.nsplit, part = t % sp.nsplit;
@@ -249,6 +257,18 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
                  q > 0 ? csc : csd);
         }
         interrupt::poll(mc * kc * ne);
+      }
+      if (share_last && sp.tasks == nt) {
+        const int64_t e0 = t * npanels / nt, e1 = (t + 1) * npanels / nt, me = m - m_main;
+        T* xpack = t_pack_x.get<T>(MR * kc_max);
+        pack_a<T>(xpack, a + m_main * rsa + pc * csa, rsa, csa, me, kc, MR, kr.pack_a);
+        for (int64_t jp = e0; jp < e1; ++jp) {
+          const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
+          T* ct = c + m_main * rsc + (jc + j0) * csc;
+          const T* dt = q > 0 ? ct : d ? d + m_main * rsd + (jc + j0) * csd : nullptr;
+          kr.ukr(kc, xpack, panel(q, jp), ct, rsc, csc, me, ne, dt, q > 0 ? rsc : rsd, q > 0 ? csc : csd);
+        }
+        interrupt::poll(me * kc * (e1 - e0) * NR);
       }
     };
     // One thread: loop 4 outside loop 3, so a KC step's B panel is reused from the cache by
@@ -327,7 +347,7 @@ bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
 // the middle of a product: the nested product then packs into buffers of its own.
 thread_local int t_depth = 0;
 struct Reentry {
-  Scratch saved[4];
+  Scratch saved[5];
   bool nested;
   Reentry() : nested(t_depth++ > 0) {
     if (nested) swap();
@@ -337,8 +357,8 @@ struct Reentry {
     if (nested) swap();  // the nested buffers end up in `saved`, freed here
   }
   void swap() {
-    Scratch* live[4] = {&t_pack_a, &t_pack_b, &t_flags, &t_sup_b};
-    for (int i = 0; i < 4; ++i) {
+    Scratch* live[5] = {&t_pack_a, &t_pack_b, &t_flags, &t_sup_b, &t_pack_x};
+    for (int i = 0; i < 5; ++i) {
       std::swap(saved[i].p, live[i]->p);
       std::swap(saved[i].cap, live[i]->cap);
     }

@@ -442,8 +442,9 @@ void check_gemm() {
                                                      {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100},
                                                      // unpacked, m cut into MC-row chunks (short k; small m n k)
                                                      {1000, 37, 20}, {301, 40, 33},
-                                                     // packed, one row block per thread
-                                                     {200, 70, 300}}) {
+                                                     // packed, one row block per thread; and
+                                                     // an odd tile-row shared by panels
+                                                     {200, 70, 300}, {256, 70, 300}, {255, 40, 600}}) {
     shapes.push_back(sh);
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
