@@ -29,14 +29,12 @@ for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "EMBER_CPU"):
 
 import numpy as np  # noqa: E402
 
-SHAPES = {
-    "256^3": (256, 256, 256, False),
-    "512^3": (512, 512, 512, False),
-    "1024^3": (1024, 1024, 1024, False),
-    "2048^3": (2048, 2048, 2048, False),
-    "4096x256 @ 256x1024": (4096, 256, 1024, False),
-    "(4096x256)^T @ 4096x1024": (256, 4096, 1024, True),
-}
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import MLP_SHAPES  # noqa: E402  (bench/run.py's shapes: name -> (m, k, n, A transposed))
+
+# The target range of bench/run.py's squares, then its MLP shapes.
+SHAPES = {f"{s}^3": (s, s, s, False) for s in (256, 512, 1024, 2048)}
+SHAPES.update(MLP_SHAPES)
 
 
 def main():

@@ -157,6 +157,20 @@ int64_t packed_tasks_wanted(const Blocking& bs, int64_t m, int nt) {
   return 2 * nt;
 }
 
+// What a tile adds to its product (the micro-kernel's d, rsd, csd): C itself after the
+// first KC step (C += A B), else D's tile at (i, j), or nothing.
+template <typename T>
+struct Addend {
+  const T* p;
+  int64_t rs, cs;
+};
+template <typename T>
+Addend<T> tile_addend(bool later_step, T* ct, int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd, int64_t i,
+                      int64_t j) {
+  if (later_step) return {ct, rsc, csc};
+  return {d ? d + i * rsd + j * csd : nullptr, rsd, csd};
+}
+
 // Panel flags: 0 not packed, 1 being packed, 2 ready.
 thread_local Scratch t_flags;
 
@@ -217,9 +231,10 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     // and each also runs its share of the last tile-row's panels, so all end together
     // (256^3 on 2 threads +3%, (256 x 4096) @ (4096 x 1024) +0.5%; A/B in one process).
     const int64_t units = ceil_div(m, MR), m_main = (units - 1) * MR;
-    const bool share_last = nt > 1 && sp_all.tasks == nt && sp_all.nsplit == 1 && units % nt == 1 &&
-                            units > nt;
-    const Split sp = share_last ? split_tasks(m_main, npanels, MR, bs.mc, kMinTaskRows, nt, nt) : sp_all;
+    const bool odd_row = nt > 1 && sp_all.tasks == nt && sp_all.nsplit == 1 && units % nt == 1 && units > nt;
+    const Split sp_main = odd_row ? split_tasks(m_main, npanels, MR, bs.mc, kMinTaskRows, nt, nt) : sp_all;
+    const bool share_last = odd_row && sp_main.tasks == nt;
+    const Split& sp = share_last ? sp_main : sp_all;
     // Task t at KC step q: pack its rows of A, then run its panels.
     auto step = [&](int64_t t, int64_t q) {
       const int64_t ib = t / sp.nsplit, part = t % sp.nsplit;
@@ -250,23 +265,21 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         for (int64_t i0 = 0; i0 < mc; i0 += MR) {
           if (next)
             for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch_l2(next + 64 * line);
-          // The first KC step adds D (or nothing), the later ones C itself.
           T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
-          const T* dt = q > 0 ? ct : d ? d + (ic + i0) * rsd + (jc + j0) * csd : nullptr;
-          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, mc - i0), ne, dt, q > 0 ? rsc : rsd,
-                 q > 0 ? csc : csd);
+          const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, ic + i0, jc + j0);
+          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, mc - i0), ne, ad.p, ad.rs, ad.cs);
         }
         interrupt::poll(mc * kc * ne);
       }
-      if (share_last && sp.tasks == nt) {
+      if (share_last) {
         const int64_t e0 = t * npanels / nt, e1 = (t + 1) * npanels / nt, me = m - m_main;
         T* xpack = t_pack_x.get<T>(MR * kc_max);
         pack_a<T>(xpack, a + m_main * rsa + pc * csa, rsa, csa, me, kc, MR, kr.pack_a);
         for (int64_t jp = e0; jp < e1; ++jp) {
           const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
           T* ct = c + m_main * rsc + (jc + j0) * csc;
-          const T* dt = q > 0 ? ct : d ? d + m_main * rsd + (jc + j0) * csd : nullptr;
-          kr.ukr(kc, xpack, panel(q, jp), ct, rsc, csc, me, ne, dt, q > 0 ? rsc : rsd, q > 0 ? csc : csd);
+          const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, m_main, jc + j0);
+          kr.ukr(kc, xpack, panel(q, jp), ct, rsc, csc, me, ne, ad.p, ad.rs, ad.cs);
         }
         interrupt::poll(me * kc * (e1 - e0) * NR);
       }
@@ -324,9 +337,9 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
           }
           for (int64_t i0 = ib0; i0 < ib1; i0 += MR) {
             T* ct = c + i0 * rsc + j0 * csc;
-            const T* dt = pc > 0 ? ct : d ? d + i0 * rsd + j0 * csd : nullptr;
-            kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, ct, rsc, csc, std::min(MR, ib1 - i0), ne, dt,
-                    pc > 0 ? rsc : rsd, pc > 0 ? csc : csd);
+            const Addend<T> ad = tile_addend(pc > 0, ct, rsc, csc, d, rsd, csd, i0, j0);
+            kr.sukr(kc, a + i0 * rsa + pc * csa, rsa, csa, bp, ldb, ct, rsc, csc, std::min(MR, ib1 - i0), ne, ad.p,
+                    ad.rs, ad.cs);
           }
           interrupt::poll((ib1 - ib0) * kc * ne);
         }

@@ -28,6 +28,15 @@ void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
                    "\" not implemented for 'Bool' (in ", op, ")");
 }
 
+// c = a @ b + d for 2-D strided views, straight through the kernel (kernels.h's contract
+// for the addend d: undefined for none, c itself, or a broadcast bias).
+void gemm_raw(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& d) {
+  const bool add = d.defined();
+  kernels::active().gemm(a.dtype(), a.shape()[0], b.shape()[1], a.shape()[1], a.raw_data(), a.strides()[0],
+                         a.strides()[1], b.raw_data(), b.strides()[0], b.strides()[1], c.raw_data(), c.strides()[0],
+                         c.strides()[1], add ? d.raw_data() : nullptr, add ? d.strides()[0] : 0, add ? d.strides()[1] : 0);
+}
+
 // c = a @ b for 2-D strided views; c is dense and new or given.
 void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b) {
   int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
@@ -38,8 +47,7 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b) {
     zero_(cc);
     return;
   }
-  kernels::active().gemm(a.dtype(), m, n, k, a.raw_data(), a.strides()[0], a.strides()[1], b.raw_data(),
-                         b.strides()[0], b.strides()[1], c.raw_data(), c.strides()[0], c.strides()[1], nullptr, 0, 0);
+  gemm_raw(c, a, b, Tensor());
 }
 
 std::string dims_x(const Tensor& t) {
@@ -180,17 +188,11 @@ void addmm_into(const Tensor& out, const Tensor& self_b, const Tensor& m1, const
   const bool unit_alpha = fl ? alpha.f == 1.0 : alpha.i == 1, unit_beta = fl ? beta.f == 1.0 : beta.i == 1;
   const int64_t n = m1.shape()[0], k = m1.shape()[1], p = m2.shape()[1];
   if (n == 0 || p == 0) return;
-  auto gemm = [&](const Tensor& d) {
-    kernels::active().gemm(dt, n, p, k, m1.raw_data(), m1.strides()[0], m1.strides()[1], m2.raw_data(),
-                           m2.strides()[0], m2.strides()[1], out.raw_data(), out.strides()[0], out.strides()[1],
-                           d.defined() ? d.raw_data() : nullptr, d.defined() ? d.strides()[0] : 0,
-                           d.defined() ? d.strides()[1] : 0);
-  };
   // The common case: the GEMM adds the bias as it stores its first KC step (C = A B + D,
   // D read through its broadcast strides), so the bias costs no pass over the output.
   // self_b is a fresh output's addend or, in addmm_, out itself.
   if (unit_alpha && (unit_beta || !bias)) {
-    gemm(bias ? self_b : Tensor());
+    gemm_raw(out, m1, m2, bias ? self_b : Tensor());
     return;
   }
   // Scaled: beta * self written first and alpha * the product added to it.
@@ -202,7 +204,7 @@ void addmm_into(const Tensor& out, const Tensor& self_b, const Tensor& m1, const
     return;
   }
   if (unit_alpha) {
-    gemm(out);  // C += A B
+    gemm_raw(out, m1, m2, out);  // C += A B
     return;
   }
   Tensor prod = empty({n, p}, dt);

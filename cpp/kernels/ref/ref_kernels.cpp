@@ -399,10 +399,12 @@ void gemm_ref(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t 
       const T* B = reinterpret_cast<const T*>(b);
       const T* D = reinterpret_cast<const T*>(d);
       T* C = reinterpret_cast<T*>(c);
+      const bool accumulate = D == C && rsd == rsc && csd == csc;
       interrupt::Poller poller;
       for (int64_t i = 0; i < m; ++i) {
-        // C's row starts as D's (C itself when accumulating: then nothing moves) or zero.
-        for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] = D ? D[i * rsd + j * csd] : T(0);
+        // C's row starts as D's or zero (when accumulating it already holds D).
+        if (!accumulate)
+          for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] = D ? D[i * rsd + j * csd] : T(0);
         for (int64_t p = 0; p < k; ++p) {
           const T aip = A[i * rsa + p * csa];
           for (int64_t j = 0; j < n; ++j) C[i * rsc + j * csc] += aip * B[p * rsb + j * csb];
