@@ -7,10 +7,14 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# GoogleTest from Debian, for the C++ tests.
-if [ ! -f /usr/include/gtest/gtest.h ]; then
+# From Debian: GoogleTest, for the C++ tests; QEMU's user-mode emulator, to run ember on
+# an emulated CPU without AVX2 (scripts/check_no_avx2.sh).
+debs=()
+[ -f /usr/include/gtest/gtest.h ] || debs+=(libgtest-dev)
+command -v qemu-x86_64 >/dev/null || debs+=(qemu-user)
+if [ ${#debs[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgtest-dev >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 
 # Python test dependencies. torch is pinned: pip takes the CPU build of 2.13.0 from this
@@ -29,6 +33,10 @@ bash scripts/check_wheel.sh
 cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON >/dev/null
 cmake --build build/ctest -j2
 ctest --test-dir build/ctest --output-on-failure -j2
+
+# ember on an emulated x86-64 CPU without AVX2: the C++ suite, the chapter's example and
+# the chapter and API tests.
+bash scripts/check_no_avx2.sh build/ctest/ember_tests
 
 # The same C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer (any report fails).
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_BUILD_TESTS=ON \

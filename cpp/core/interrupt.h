@@ -49,7 +49,9 @@ void poll_slow();
 }  // namespace detail
 
 // Records `work` units done; at block boundaries only (it may throw Interrupted).
-inline void poll(int64_t work) {
+// Always inlined: an out-of-line copy emitted by an AVX2 translation unit could be the one
+// the linker keeps for the whole library (scripts/check_no_avx2.sh checks there is none).
+[[gnu::always_inline]] inline void poll(int64_t work) {
   detail::t_pending += work;
   if (detail::t_pending >= kPollWork) detail::poll_slow();
 }
@@ -59,7 +61,7 @@ inline void poll(int64_t work) {
 class Poller {
  public:
   static constexpr int64_t kBatch = int64_t{1} << 15;
-  void add(int64_t work) {
+  [[gnu::always_inline]] void add(int64_t work) {  // inlined, as poll() is
     local_ += work;
     if (local_ >= kBatch) {
       poll(local_);

@@ -33,13 +33,25 @@
 //   block path consumes n + (n % 16 ? 16 : 0) uniforms, and randn(n) is NOT a
 //   prefix of randn(n + 1).
 //     - float64 block path: libm log / cos / sin in double, out = fma(r*cos, std, mean).
-//     - float32 block path: PyTorch runs AVX2 code here (on every x86-64 CPU with
-//       AVX2, which AVX-512 CPUs also dispatch to): Cephes-style polynomial
-//       approximations of log and sin/cos (the avx_mathfun routines), compiled
-//       with FMA contraction. random.cpp re-implements those approximations in
-//       plain scalar float code with the very same roundings and fused
-//       multiply-adds, so the result is bitwise identical to torch and does not
-//       depend on the CPU ember runs on (no intrinsics are used).
+//     - float32 block path, AVX2 stream: PyTorch's AVX2 kernel (which AVX-512 CPUs
+//       also dispatch to) uses Cephes-style polynomial approximations of log and
+//       sin/cos (the avx_mathfun routines), compiled with FMA contraction.
+//       random.cpp re-implements those approximations in plain scalar float code
+//       with the very same roundings and fused multiply-adds (no intrinsics).
+//     - float32 block path, DEFAULT stream: PyTorch's baseline kernel, libm logf,
+//       cosf and sinf in float, theta = float(2 pi u2) computed in double, and
+//       out = fma(radius * cos, std, mean).
+// * Streams. PyTorch's CPU kernels are compiled per instruction set, and three of
+//   the paths above give different bits in its baseline ("DEFAULT") build than in
+//   its AVX2 build: the float32 block path (above), the uniform multiply-add and
+//   the serial normal's final multiply-add (fused in the AVX2 stream as written
+//   above; in the DEFAULT stream the product is rounded before the addition).
+//   kernels::torch_capability() says which stream this process reproduces: "AVX2"
+//   when ember runs its AVX2 kernels, "DEFAULT" when it runs its reference kernels
+//   (a CPU without AVX2+FMA, where torch runs its baseline build too, or EMBER_CPU=
+//   reference, the counterpart of torch's ATEN_CPU_CAPABILITY=default).
+//   randn / rand with mean 0 and std 1 differ between the streams only in the
+//   float32 block path (fma(x, 1, 0) == x * 1 + 0).
 // * Normal, n < 16 elements (or a non-contiguous tensor of any size: see
 //   fill_normal_serial) ("serial path"): per element, a double Box-Muller with a
 //   cache. If the generator holds a cached sample, the element is
@@ -79,9 +91,9 @@
 //   differently; the float32 block path and uniforms are libm-free and exact.
 // * Only float32 and float64 are provided. (torch's float16/bfloat16 block path
 //   runs the float32 Box-Muller in a 16-float scratch buffer per block and rounds.)
-// * PyTorch on CPUs without AVX2 (and on ARM) computes float32 randn(n >= 16) with
-//   libm sinf/cosf/logf instead, which differs in the last bits from torch on
-//   AVX2 machines; ember always reproduces the AVX2 stream.
+// * Checked against torch 2.13.0 natively (AVX2, and ATEN_CPU_CAPABILITY=default
+//   against EMBER_CPU=reference) and under `qemu-x86_64 -cpu Nehalem` (a CPU without
+//   AVX, where both run their baseline code). torch on ARM was not checked.
 #pragma once
 
 #include <array>

@@ -67,6 +67,8 @@ const KernelTable& active() {
   return *table;
 }
 
+const char* torch_capability() { return &active() == avx2_table() ? "AVX2" : "DEFAULT"; }
+
 BackendInfo backend_info() { return {active().name, cpu().avx2, cpu().fma, ember_cpu_env()}; }
 
 }  // namespace ember::kernels

@@ -84,6 +84,12 @@ const KernelTable& reference();
 // what they do not cover), or null when this CPU lacks AVX2 or FMA.
 const KernelTable* avx2_table();
 
+// Which build of PyTorch's CPU kernels ember's bit-exact results (random streams,
+// linspace) follow, by torch.backends.cpu.get_cpu_capability()'s names: "AVX2" with the
+// AVX2 table, "DEFAULT" with the reference table (torch, too, runs its baseline build on
+// a CPU without AVX2+FMA, and with ATEN_CPU_CAPABILITY=default). See core/torch_fma.h.
+const char* torch_capability();
+
 // What dispatch saw and chose, for ember.backend_info().
 struct BackendInfo {
   const char* table;       // active().name

@@ -1,7 +1,10 @@
 // Tensor factories: constants, ranges, identity, random.
 #include <cmath>
+#include <cstring>
 
 #include "core/random.h"
+#include "core/torch_fma.h"
+#include "kernels/kernels.h"
 #include "ops/op_helpers.h"
 
 namespace ember {
@@ -89,10 +92,13 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     }
     T step = static_cast<T>((e - s) / static_cast<T>(steps - 1));
     int64_t half = steps / 2;
-    // Fused multiply-add, as PyTorch's kernel compiles to: its values bit for bit.
+    // start + step * i from the front, end - step * (steps - 1 - i) from the back, fused as
+    // torch's AVX2 build computes them or rounded as its baseline build does: its values
+    // bit for bit.
+    const bool fused = std::strcmp(kernels::torch_capability(), "AVX2") == 0;
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = i < half ? static_cast<T>(std::fma(step, static_cast<T>(i), s))
-                      : static_cast<T>(std::fma(-step, static_cast<T>(steps - i - 1), e));
+      p[i] = i < half ? torch_mul_add(fused, step, static_cast<T>(i), s)
+                      : torch_mul_add(fused, -step, static_cast<T>(steps - i - 1), e);
   };
   switch (dtype) {
     case DType::Float32: fill(out.data<float>(), static_cast<float>(start), static_cast<float>(end)); break;

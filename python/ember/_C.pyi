@@ -460,7 +460,7 @@ def argmin(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex | None 
     ...
 def backend_info() -> dict:
     """
-    What the CPU backend chose: the kernel table ('avx2' or 'reference'), the CPU features it saw, EMBER_CPU, the thread count and the bytes held by the buffer cache.
+    What the CPU backend chose: the kernel table ('avx2' or 'reference'), the CPU features it saw, EMBER_CPU, the build of torch's CPU kernels whose bit-exact results (random streams, linspace) ember reproduces ('AVX2' or 'DEFAULT'), the thread count and the bytes held by the buffer cache.
     """
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     ...

@@ -161,3 +161,65 @@ def test_freed_large_buffers_are_reused():
     del y
     assert ember._C._release_cache() >= 4 << 20
     assert ember.backend_info()["cached_bytes"] == 0
+
+
+# Runs in a fresh interpreter: ember's and torch's random streams and linspace side by side.
+STREAMS = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    import ember, torch
+
+    sizes = [(1,), (7,), (16,), (17,), (100,), (100, 3), (3, 32), (32, 1), (1000,), (2, 3, 4)]
+    out = {"stream": ember.backend_info()["torch_capability"], "kernels": ember.backend_info()["kernels"],
+           "torch": torch.backends.cpu.get_cpu_capability(), "mismatches": []}
+    for seed in (0, 42):
+        for dtype in ("float32", "float64"):
+            ember.manual_seed(seed)
+            torch.manual_seed(seed)
+            for s in sizes:
+                for fn in ("randn", "rand"):
+                    e = getattr(ember, fn)(*s, dtype=getattr(ember, dtype)).numpy()
+                    t = getattr(torch, fn)(*s, dtype=getattr(torch, dtype)).numpy()
+                    if not np.array_equal(e.view(np.uint8), t.view(np.uint8)):
+                        out["mismatches"].append(f"seed {seed} {dtype} {fn}{s}")
+    for dtype in ("float32", "float64"):
+        for args in ((-3.141592653589793, 3.141592653589793, 2000), (-7.3, 2.1, 999), (1, -1, 101), (0, 1, 1)):
+            e = ember.linspace(*args, dtype=getattr(ember, dtype)).numpy()
+            t = torch.linspace(*args, dtype=getattr(torch, dtype)).numpy()
+            if not np.array_equal(e.view(np.uint8), t.view(np.uint8)):
+                out["mismatches"].append(f"{dtype} linspace{args}")
+    ember.manual_seed(0)
+    out["randn100"] = ember.randn(100).numpy().tolist()
+    out["linspace"] = ember.linspace(-7.3, 2.1, 999).numpy().tolist()
+    print(json.dumps(out))
+    """
+)
+
+
+def run_streams(ember_cpu, aten_cpu_capability):
+    env = {k: v for k, v in os.environ.items() if k not in ("EMBER_CPU", "ATEN_CPU_CAPABILITY")}
+    if ember_cpu is not None:
+        env["EMBER_CPU"] = ember_cpu
+    if aten_cpu_capability is not None:
+        env["ATEN_CPU_CAPABILITY"] = aten_cpu_capability
+    out = subprocess.run([sys.executable, "-c", STREAMS], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_random_streams_and_linspace_follow_torchs_kernels():
+    # torch's float32 randn (n >= 16) and linspace differ between its AVX2 and its
+    # baseline build; ember reproduces the one torch runs on the same CPU: with its AVX2
+    # kernels the AVX2 build's, with the reference kernels (EMBER_CPU=reference, or a CPU
+    # without AVX2, where torch runs its baseline build too) the baseline build's.
+    native = run_streams(None, None)
+    baseline = run_streams("reference", "default")
+    assert baseline["kernels"] == "reference" and baseline["stream"] == baseline["torch"] == "DEFAULT"
+    assert native["stream"] == ("AVX2" if native["kernels"] == "avx2" else "DEFAULT")
+    assert native["stream"] == native["torch"]
+    assert not native["mismatches"], native["mismatches"]
+    assert not baseline["mismatches"], baseline["mismatches"]
+    if native["stream"] == "AVX2":  # the two builds really differ, so each check above can fail
+        assert native["randn100"] != baseline["randn100"]
+        assert native["linspace"] != baseline["linspace"]
