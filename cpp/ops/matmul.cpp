@@ -37,16 +37,10 @@ void gemm_raw(const Tensor& c, const Tensor& a, const Tensor& b, const Tensor& d
                          c.strides()[1], add ? d.raw_data() : nullptr, add ? d.strides()[0] : 0, add ? d.strides()[1] : 0);
 }
 
-// c = a @ b for 2-D strided views; c is dense and new or given.
+// c = a @ b for 2-D strided views; c is dense and new or given. With k == 0 the kernel
+// writes zeros (through the kernel, not zero_, so c's version stays as torch leaves it).
 void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b) {
-  int64_t m = a.shape()[0], k = a.shape()[1], n = b.shape()[1];
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    Tensor cc = c;
-    NoGradGuard ng;
-    zero_(cc);
-    return;
-  }
+  if (a.shape()[0] == 0 || b.shape()[1] == 0) return;
   gemm_raw(c, a, b, Tensor());
 }
 
@@ -309,10 +303,6 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   Tensor bc = make_view(b, b.offset(), {b.shape()[0], 1}, {b.strides()[0], 1});
   Tensor oc = make_view(out, 0, {1, 1}, {1, 1});
   gemm_into(oc, ar, bc);
-  if (a.shape()[0] == 0) {
-    NoGradGuard ng;
-    zero_(out);
-  }
   if (auto n = make_node<DotBackward0>({&a, &b})) {
     if (n->needs_input_grad(1)) n->self = SavedVariable(a, false);
     if (n->needs_input_grad(0)) n->other = SavedVariable(b, false);

@@ -756,3 +756,25 @@ def test_two_layer_tutorial_float64_and_final_weights():
     np.testing.assert_allclose(e[0], t[0], rtol=1e-10)
     np.testing.assert_allclose(e[1], t[1], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(e[2], t[2], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda T: T.mm(T.ones(2, 0), T.ones(0, 3)),
+        lambda T: T.dot(T.ones(0), T.ones(0)),
+        lambda T: T.matmul(T.ones(0), T.ones(0)),
+        lambda T: T.mv(T.ones(2, 0), T.ones(0)),
+        lambda T: T.bmm(T.ones(2, 3, 0), T.ones(2, 0, 4)),
+        lambda T: T.matmul(T.ones(5, 2, 0), T.ones(0, 3)),
+        lambda T: T.addmm(T.ones(3), T.ones(2, 0), T.ones(0, 3)),
+        lambda T: T.mm(T.ones(2, 4), T.ones(4, 3)),
+        lambda T: T.dot(T.ones(4), T.ones(4)),
+    ],
+)
+def test_products_over_empty_k_are_zeros_at_version_0(case):
+    # The sum over no terms is 0 (addmm: beta * input); the output is new, so PyTorch
+    # leaves its version counter at 0 (in-place zeroing would bump it).
+    e, t = case(ember), case(torch)
+    assert_same(e, t)
+    assert e._version == t._version == 0
