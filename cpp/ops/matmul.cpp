@@ -210,17 +210,9 @@ void addmm_into(const Tensor& out, const Tensor& self_b, const Tensor& m1, const
 
 // self seen as n x p (PyTorch's expand rule and text).
 Tensor broadcast_bias(const Tensor& self, int64_t n, int64_t p, const char* op) {
-  NoGradGuard ng;
-  try {
-    return expand(self, {n, p});
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    const std::string tail = " (in expand)";
-    if (msg.size() >= tail.size() && msg.compare(msg.size() - tail.size(), tail.size(), tail) == 0)
-      msg.resize(msg.size() - tail.size());
-    throw Error(ErrorKind::Runtime, str(msg, " (in ", op, ": self of shape ", shape_str(self.shape()),
-                                        " is added to the ", n, "x", p, " product)"));
-  }
+  return detail::expand_view(self, {n, p},
+                             str(op, ": self of shape ", shape_str(self.shape()), " is added to the ", n, "x", p,
+                                 " product"));
 }
 
 }  // namespace

@@ -137,6 +137,10 @@ class LoopBuilder {
 
 inline kernels::ScalarValue scalar_value(Scalar s) { return {s.f, s.i}; }
 
+// a viewed at `shape` by expand's rule (-1 keeps a size), with no autograd; its errors are
+// expand's texts ending in " (in <where>)".
+Tensor expand_view(const Tensor& a, const std::vector<int64_t>& shape, const std::string& where);
+
 // Copies src into dst (same shape after broadcasting src), converting dtype. No autograd.
 void copy_into(const Tensor& dst, const Tensor& src);
 

@@ -302,12 +302,13 @@ Tensor squeeze(const Tensor& a, const std::vector<int64_t>& dims) {
   return squeeze_dims(a, drop, "SqueezeBackward2");
 }
 
-Tensor expand(const Tensor& a, const std::vector<int64_t>& shape) {
+Tensor detail::expand_view(const Tensor& a, const std::vector<int64_t>& shape, const std::string& where) {
   if (static_cast<int64_t>(shape.size()) < a.dim()) {
+    // PyTorch's text names expand itself; other callers say where it happened.
     throw Error(ErrorKind::Runtime, str("expand(", tensor_desc(a), ", size=", shape_str(Shape(shape.begin(), shape.end())),
                                         "): the number of sizes provided (", shape.size(),
                                         ") must be greater or equal to the number of dimensions in the tensor (",
-                                        a.dim(), ")"));
+                                        a.dim(), ")", where == "expand" ? "" : " (in " + where + ")"));
   }
   size_t n = shape.size(), off = n - static_cast<size_t>(a.dim());
   Shape s(n);
@@ -316,7 +317,7 @@ Tensor expand(const Tensor& a, const std::vector<int64_t>& shape) {
     int64_t target = shape[i];
     if (i < off) {
       EMBER_CHECK(target >= 0, "The expanded size of the tensor (", target,
-                  ") isn't allowed in a leading, non-existing dimension ", i, " (in expand)");
+                  ") isn't allowed in a leading, non-existing dimension ", i, " (in ", where, ")");
       s[i] = target;
       continue;
     }
@@ -326,16 +327,20 @@ Tensor expand(const Tensor& a, const std::vector<int64_t>& shape) {
       s[i] = cur;
       st[i] = a.strides()[i - off];
     } else if (cur == 1) {
-      EMBER_CHECK(target >= 0, "invalid expanded size ", target, " (in expand)");
+      EMBER_CHECK(target >= 0, "invalid expanded size ", target, " (in ", where, ")");
       s[i] = target;
     } else {
       throw Error(ErrorKind::Runtime, str("The expanded size of the tensor (", target,
                                           ") must match the existing size (", cur, ") at non-singleton dimension ", i,
                                           ".  Target sizes: ", shape_str(Shape(shape.begin(), shape.end())),
-                                          ".  Tensor sizes: ", shape_str(a.shape()), " (in expand)"));
+                                          ".  Tensor sizes: ", shape_str(a.shape()), " (in ", where, ")"));
     }
   }
-  Tensor out = make_view(a, a.offset(), s, st);
+  return make_view(a, a.offset(), s, st);
+}
+
+Tensor expand(const Tensor& a, const std::vector<int64_t>& shape) {
+  Tensor out = detail::expand_view(a, shape, "expand");
   Shape in_shape = a.shape();
   record(out, a, "ExpandBackward0", [in_shape](const Tensor& g) { return sum_to(g, in_shape); });
   return out;
