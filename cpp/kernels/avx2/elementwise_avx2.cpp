@@ -22,7 +22,7 @@ namespace {
 // chunking depends on the size only).
 constexpr int64_t kParallelElems = int64_t{1} << 17;
 constexpr int64_t kChunk = int64_t{1} << 15;
-// Sums are blocked in kSumBlock elements: each block sums in 4 vector accumulators, blocks
+// Sums are blocked in kSumBlock elements: each block sums as sum_block says, blocks
 // are added in order, so the result is the same on any number of threads.
 constexpr int64_t kSumBlock = int64_t{1} << 14;
 // Outputs larger than this (3/4 of the L3, as glibc's memcpy decides) are written with
@@ -520,33 +520,43 @@ void where_typed(const Loop& l) {
 
 // ---------------------------------------------------------------- sum
 
-// Sum of a contiguous run in double: 4 accumulators of 4 doubles over blocks of
-// kSumBlock, blocks added in order.
-// Sum of a contiguous run, accumulated in double. float32 first adds 128 elements in 4
-// float vectors (each lane sums 4 values, exactly as many as pairwise summation's lowest
-// levels), then widens to the double accumulators; float64 adds into 4 double vectors.
+// Sum of a contiguous run, accumulated in double. float32 first adds 1024 elements in 8
+// float vectors (each lane sums 16 values, as numpy's pairwise summation does at its
+// lowest level), then widens them into the 4 double accumulators; float64 adds into 4
+// double vectors. The float loop is kept rolled, with the loads in address order: fully
+// unrolled (GCC -O3's choice), the same sums read 1e7 floats at 12.6-13.0 GB/s on the
+// Zen 1 machine, rolled at 16.6-17.1 (with 4 values per lane, 14.0-14.3).
 template <typename T>
 double sum_block(const T* x, int64_t n) {
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   if constexpr (sizeof(T) == 4) {
-    for (; i + 128 <= n; i += 128) {
+    auto widen = [&](__m256 lo, __m256 hi) {
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(lo)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(lo, 1)));
+      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(hi)));
+      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1)));
+    };
+    constexpr int64_t kGroup = 1024;
+    for (; i + kGroup <= n; i += kGroup) {
       __m256 f0 = _mm256_loadu_ps(x + i), f1 = _mm256_loadu_ps(x + i + 8), f2 = _mm256_loadu_ps(x + i + 16),
-             f3 = _mm256_loadu_ps(x + i + 24);
-      for (int q = 32; q < 128; q += 32) {
-        f0 = _mm256_add_ps(f0, _mm256_loadu_ps(x + i + q));
-        f1 = _mm256_add_ps(f1, _mm256_loadu_ps(x + i + q + 8));
-        f2 = _mm256_add_ps(f2, _mm256_loadu_ps(x + i + q + 16));
-        f3 = _mm256_add_ps(f3, _mm256_loadu_ps(x + i + q + 24));
+             f3 = _mm256_loadu_ps(x + i + 24), f4 = _mm256_loadu_ps(x + i + 32), f5 = _mm256_loadu_ps(x + i + 40),
+             f6 = _mm256_loadu_ps(x + i + 48), f7 = _mm256_loadu_ps(x + i + 56);
+#pragma GCC unroll 1
+      for (const T* p = x + i + 64; p < x + i + kGroup; p += 64) {
+        f0 = _mm256_add_ps(f0, _mm256_loadu_ps(p));
+        f1 = _mm256_add_ps(f1, _mm256_loadu_ps(p + 8));
+        f2 = _mm256_add_ps(f2, _mm256_loadu_ps(p + 16));
+        f3 = _mm256_add_ps(f3, _mm256_loadu_ps(p + 24));
+        f4 = _mm256_add_ps(f4, _mm256_loadu_ps(p + 32));
+        f5 = _mm256_add_ps(f5, _mm256_loadu_ps(p + 40));
+        f6 = _mm256_add_ps(f6, _mm256_loadu_ps(p + 48));
+        f7 = _mm256_add_ps(f7, _mm256_loadu_ps(p + 56));
       }
-      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(f0)));
-      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(f0, 1)));
-      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(f1)));
-      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(f1, 1)));
-      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(f2)));
-      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(f2, 1)));
-      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(f3)));
-      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(f3, 1)));
+      widen(f0, f1);
+      widen(f2, f3);
+      widen(f4, f5);
+      widen(f6, f7);
     }
     for (; i + 8 <= n; i += 8) {
       __m256 v = _mm256_loadu_ps(x + i);
