@@ -311,7 +311,7 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
   const Blocking& bs = kr.bs;
   const int64_t MR = bs.mr, NR = bs.nr;
   const int nt = threads_for(m, n, k);
-  const int64_t kc_max = ceil_div(k, ceil_div(k, bs.kc));
+  const int64_t kc_max = ceil_div(k, ceil_div(k, kSupKc));
   const int64_t npanels = ceil_div(n, NR);
   const Split sp = split_tasks(m, npanels, MR, m, MR, nt > 1 ? 2 * nt : 1, nt);
   auto task = [&](int64_t t) {

@@ -6,9 +6,16 @@
 //   loop 2  jr over the NC panel by NR     this ic block, as MR-tall row micro-panels
 //   loop 1  ir over the MC block by MR   micro-kernel: an MR x NR tile of C
 //
-// Sizes for this machine (Zen 3: 32 KiB L1d, 512 KiB L2/core, 32 MiB L3), as BLIS's zen3
-// context has them: a KC x NR micro-panel of B (16 KiB) sits in L1, the MC x KC block of A
-// (144 KiB) in L2, the KC x NC panel of B (4 MiB) in L3.
+// Sizes: BLIS's zen3 context (32 KiB L1d, 512 KiB L2/core) has KC = 256, a KC x NR
+// micro-panel of B (16 KiB) in L1 and the MC x KC block of A (144 KiB) in L2. On the Zen 1
+// machine float32 runs a little better at KC = 512 (a 32 KiB B micro-panel streamed from
+// L2, a 288 KiB A block; fewer KC steps mean fewer passes of C through the cache). A/B in
+// one process, KC 512 against 256: operands on 4 KiB pages, 512^3 / 1024^3 / 2048^3 +1.3 /
+// +1.2 / +1.5% on one thread and +1.6 / +1.4 / +1.8% on two; on huge pages (as numpy's
+// large arrays and ember's own are) +0.9-1.4 / +0.7-1.0 / +0.1-0.7% and +0.9 / +0.9 /
+// +0.4%; (4096 x 256)^T @ (4096 x 1024) -0.5 to +0.8% either way. KC = 384 and 768 were
+// 0.7-1.4% slower than 512; MC = 96 1-2% slower than 144, MC = 192 within 0.8%. float64
+// keeps KC = 256 (not measured at 512). The unpacked path keeps KC = kSupKc.
 //
 // Packing reads any row/column strides (so A^T, B^T and x[::2] are never copied) and
 // zero-pads partial micro-panels to MR / NR, so edge tiles run the same micro-kernel. The
@@ -27,7 +34,7 @@
 // place through its strides, B too when it is row-major (else one KC x NR micro-panel at a
 // time is packed), so nothing of size m x k or k x n is copied. It wins when a packed
 // operand would be used only a few times: small m n k, n <= NR (A used once), m <= MR, or a
-// short k. The k split is the same as in the packed path.
+// short k. Its k split is in steps of kSupKc.
 //
 // Micro-kernel contract (written once, here):
 //   ukr(k, a, b, c, rsc, csc, m_eff, n_eff, d, rsd, csd)
@@ -53,7 +60,7 @@ struct Blocking {
 };
 
 // float32: 6 x 16 micro-tile (12 ymm accumulators).
-constexpr Blocking kBlockingF32{6, 16, 256, 144, 4080};
+constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
 constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080};
 
@@ -65,6 +72,9 @@ constexpr int64_t kParallelFlops = 2 * 96 * 96 * 96;
 // kSupMaxShortK, n <= NR or m <= MR.
 constexpr int64_t kSupMNK = 160 * 160 * 160;
 constexpr int64_t kSupMaxShortK = 32;
+// The unpacked path's KC (both dtypes): its B micro-panel, read in place or packed one
+// at a time, stays in L1 at 256.
+constexpr int64_t kSupKc = 256;
 // The packed B block (all of k, NC columns) is kept within this many bytes.
 constexpr int64_t kPackBBytes = int64_t{16} << 20;
 // With threads, the packed path cuts m into at least 2 tasks per thread while each keeps
