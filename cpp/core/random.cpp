@@ -168,12 +168,6 @@ namespace {
 
 constexpr double kTwoPi = 2.0 * 3.14159265358979323846;  // 2*pi in double
 
-// Which of torch's builds the fills follow (see random.h, "Streams").
-bool avx2_stream() {
-  static const bool avx2 = std::strcmp(kernels::torch_capability(), "AVX2") == 0;
-  return avx2;
-}
-
 // [0, 1) float from 24 bits of one draw (exact: an integer < 2^24 times 2^-24).
 inline float uniform01_float(Generator& g) {
   return static_cast<float>(g.random() & 0xffffffu) * 0x1p-24f;
@@ -353,7 +347,7 @@ bool cpu_has_avx2_fma() {
 
 // Box-Muller over `nblocks` consecutive 16-blocks.
 void normal_fill_blocks_float(float* data, int64_t nblocks, float mean, float std) {
-  if (!avx2_stream()) {
+  if (!kernels::torch_avx2_build()) {
     normal_fill_blocks_float_libm(data, nblocks, mean, std);
     return;
   }
@@ -383,14 +377,14 @@ inline double serial_normal(Generator& g, double mean, double std) {
   if (g.has_cached_normal()) {
     const double cached = g.cached_normal();
     g.clear_cached_normal();
-    return torch_mul_add(avx2_stream(), cached, std, mean);
+    return torch_mul_add(kernels::torch_avx2_build(), cached, std, mean);
   }
   const double u1 = uniform01_double(g);
   const double u2 = uniform01_double(g);
   const double r = std::sqrt(-2.0 * std::log1p(-u2));
   const double theta = kTwoPi * u1;
   g.set_cached_normal(r * std::sin(theta));
-  return torch_mul_add(avx2_stream(), r * std::cos(theta), std, mean);
+  return torch_mul_add(kernels::torch_avx2_build(), r * std::cos(theta), std, mean);
 }
 
 template <typename T>
@@ -456,7 +450,7 @@ void fill_uniform(float* data, int64_t n, double from, double to, Generator& g) 
     for (int64_t i = 0; i < n; ++i) data[i] = uniform01_float(g);
     return;
   }
-  const bool fused = avx2_stream();
+  const bool fused = kernels::torch_avx2_build();
   for (int64_t i = 0; i < n; ++i) {
     const float v = torch_mul_add(fused, uniform01_float(g), range, f);
     data[i] = (v == t) ? f : v;
@@ -470,7 +464,7 @@ void fill_uniform(double* data, int64_t n, double from, double to, Generator& g)
     return;
   }
   const double range = to - from;
-  const bool fused = avx2_stream();
+  const bool fused = kernels::torch_avx2_build();
   for (int64_t i = 0; i < n; ++i) {
     const double v = torch_mul_add(fused, uniform01_double(g), range, from);
     data[i] = (v == to) ? from : v;

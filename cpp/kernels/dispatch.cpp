@@ -67,7 +67,8 @@ const KernelTable& active() {
   return *table;
 }
 
-const char* torch_capability() { return &active() == avx2_table() ? "AVX2" : "DEFAULT"; }
+bool torch_avx2_build() { return &active() == avx2_table(); }
+const char* torch_capability() { return torch_avx2_build() ? "AVX2" : "DEFAULT"; }
 
 BackendInfo backend_info() { return {active().name, cpu().avx2, cpu().fma, ember_cpu_env()}; }
 

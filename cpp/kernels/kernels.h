@@ -89,6 +89,8 @@ const KernelTable* avx2_table();
 // AVX2 table, "DEFAULT" with the reference table (torch, too, runs its baseline build on
 // a CPU without AVX2+FMA, and with ATEN_CPU_CAPABILITY=default). See core/torch_fma.h.
 const char* torch_capability();
+// torch_capability() is "AVX2": torch's AVX2 build fuses the multiply-adds it reproduces.
+bool torch_avx2_build();
 
 // What dispatch saw and chose, for ember.backend_info().
 struct BackendInfo {

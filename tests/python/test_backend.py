@@ -80,19 +80,22 @@ CHECKS = textwrap.dedent(
 )
 
 
-def run_checks(ember_cpu):
-    env = dict(os.environ)
-    env.pop("EMBER_CPU", None)
+def run_script(script, ember_cpu=None, aten_cpu_capability=None):
+    """Runs `script` in a fresh interpreter with these settings (unset when None); returns
+    the JSON it prints last."""
+    env = {k: v for k, v in os.environ.items() if k not in ("EMBER_CPU", "ATEN_CPU_CAPABILITY")}
     if ember_cpu is not None:
         env["EMBER_CPU"] = ember_cpu
-    out = subprocess.run([sys.executable, "-c", CHECKS], env=env, capture_output=True, text=True, timeout=300)
+    if aten_cpu_capability is not None:
+        env["ATEN_CPU_CAPABILITY"] = aten_cpu_capability
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module", params=[None, "reference"], ids=["default", "reference"])
 def report(request):
-    return request.param, run_checks(request.param)
+    return request.param, run_script(CHECKS, ember_cpu=request.param)
 
 
 def test_backend_info_reports_the_table(report):
@@ -197,24 +200,13 @@ STREAMS = textwrap.dedent(
 )
 
 
-def run_streams(ember_cpu, aten_cpu_capability):
-    env = {k: v for k, v in os.environ.items() if k not in ("EMBER_CPU", "ATEN_CPU_CAPABILITY")}
-    if ember_cpu is not None:
-        env["EMBER_CPU"] = ember_cpu
-    if aten_cpu_capability is not None:
-        env["ATEN_CPU_CAPABILITY"] = aten_cpu_capability
-    out = subprocess.run([sys.executable, "-c", STREAMS], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_random_streams_and_linspace_follow_torchs_kernels():
     # torch's float32 randn (n >= 16) and linspace differ between its AVX2 and its
     # baseline build; ember reproduces the one torch runs on the same CPU: with its AVX2
     # kernels the AVX2 build's, with the reference kernels (EMBER_CPU=reference, or a CPU
     # without AVX2, where torch runs its baseline build too) the baseline build's.
-    native = run_streams(None, None)
-    baseline = run_streams("reference", "default")
+    native = run_script(STREAMS)
+    baseline = run_script(STREAMS, ember_cpu="reference", aten_cpu_capability="default")
     assert baseline["kernels"] == "reference" and baseline["stream"] == baseline["torch"] == "DEFAULT"
     assert native["stream"] == ("AVX2" if native["kernels"] == "avx2" else "DEFAULT")
     assert native["stream"] == native["torch"]
