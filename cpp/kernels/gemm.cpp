@@ -82,13 +82,14 @@ void pack_a(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc
   }
 }
 
-// Packs `np` adjacent full micro-panels of row-major B (one 64-byte line per panel row) in
-// one pass over B's rows: each row's np lines are adjacent in memory, so the DRAM page
-// and the hardware prefetchers serve them together. Panel j goes to dst + j * pstride.
+// Packs rows [p0, p1) of `np` adjacent full micro-panels of row-major B (one 64-byte line
+// per panel row, kc rows in all) in one pass over B's rows: each row's np lines are
+// adjacent in memory, so the DRAM page and the hardware prefetchers serve them together.
+// Panel j goes to dst + j * pstride. Rows up to kc are asked for ahead of the copy.
 template <typename T>
-void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t kc, int64_t np, int64_t pstride) {
+void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_t kc, int64_t np, int64_t pstride) {
   constexpr int64_t L = 64 / sizeof(T);
-  for (int64_t p = 0; p < kc; ++p) {
+  for (int64_t p = p0; p < p1; ++p) {
     const T* src = b + p * rsb;
     if (p + kPackBAhead < kc)
       for (int64_t j = 0; j < np; ++j) prefetch_line(src + kPackBAhead * rsb + j * L);
@@ -105,7 +106,7 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
   if (csb == 1 && ne == nr && sizeof(T) * nr == 64) {
     // Row-major B, one cache line per row: the rows are a page apart when B is wide, where
     // the hardware prefetchers do not follow, so pack_b_rows asks for them ahead.
-    pack_b_rows(dst, b, rsb, kc, 1, 0);
+    pack_b_rows(dst, b, rsb, 0, kc, kc, 1, 0);
   } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
     for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
   } else if (csb == 1) {
@@ -177,12 +178,12 @@ thread_local Scratch t_flags;
 template <typename T>
 void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
                  const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
-                 int64_t csd) {
+                 int64_t csd, int64_t kc_target) {
   const Blocking& bs = kr.bs;
   const int64_t MR = bs.mr, NR = bs.nr;
   const int nt = threads_for(m, n, k);
   // Balanced blocks: the k split depends on k only, so the order of the sums is fixed.
-  const int64_t kc_max = ceil_div(k, ceil_div(k, bs.kc));
+  const int64_t kc_max = ceil_div(k, ceil_div(k, kc_target));
   const int64_t npc = ceil_div(k, kc_max);
   // The packed B block spans all of k: NC shrinks so that it stays within kPackBBytes.
   const int64_t nc_blk =
@@ -213,7 +214,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         const int64_t jg0 = g * G, jg1 = std::min(npanels, jg0 + G);
         T* gdst = packed_at(q, jg0);
         if (csb == 1 && jg1 * NR <= nc && NR * static_cast<int64_t>(sizeof(T)) == 64) {
-          pack_b_rows<T>(gdst, b + pc * rsb + jc + jg0 * NR, rsb, kc, jg1 - jg0, kc_max * NR);
+          pack_b_rows<T>(gdst, b + pc * rsb + jc + jg0 * NR, rsb, 0, kc, kc, jg1 - jg0, kc_max * NR);
         } else {
           for (int64_t j = jg0; j < jg1; ++j)
             pack_b_panel<T>(gdst + (j - jg0) * kc_max * NR, b + pc * rsb + (jc + j * NR) * csb, rsb, csb, kc,
@@ -298,6 +299,88 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       }
     }
   }
+}
+
+// The streamed path (see gemm.h) on the column panels of C at b and c: the whole MR-rounded
+// m x KC block of A packed once per KC step, B's micro-panels packed G at a time into one of
+// two group buffers, the next group a few rows before each micro-kernel call.
+template <typename T>
+void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa,
+                        int64_t csa, const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc,
+                        const T* d, int64_t rsd, int64_t csd) {
+  const int64_t MR = kr.bs.mr, NR = kr.bs.nr;
+  const int64_t kc_max = ceil_div(k, ceil_div(k, kStreamKc));
+  const int64_t npc = ceil_div(k, kc_max);
+  const int64_t npanels = ceil_div(n, NR), ngroups = ceil_div(npanels, G), tiles = ceil_div(m, MR);
+  const int64_t pstride = kc_max * NR, gstride = G * pstride;
+  T* apack = t_pack_a.get<T>(tiles * MR * kc_max);
+  T* bbuf = t_pack_b.get<T>(2 * gstride);
+  const bool line_rows = csb == 1 && NR * static_cast<int64_t>(sizeof(T)) == 64;
+  // Rows [r0, r1) of group g's micro-panels at KC step pc (kc rows) into dst.
+  auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1) {
+    const int64_t j0 = g * G, j1 = std::min(npanels, j0 + G);
+    const T* src = b + pc * rsb + j0 * NR * csb;
+    if (line_rows && j1 * NR <= n) {
+      pack_b_rows<T>(dst, src, rsb, r0, r1, kc, j1 - j0, pstride);
+      return;
+    }
+    for (int64_t j = j0; j < j1; ++j)
+      pack_b_panel<T>(dst + (j - j0) * pstride + r0 * NR, src + r0 * rsb + (j - j0) * NR * csb, rsb, csb, r1 - r0,
+                      std::min(NR, n - j * NR), NR, kr.pack_b);
+  };
+  for (int64_t q = 0; q < npc; ++q) {
+    const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
+    pack_a<T>(apack, a + pc * csa, rsa, csa, m, kc, MR, kr.pack_a);
+    pack_rows(bbuf, 0, pc, kc, 0, kc);
+    for (int64_t g = 0; g < ngroups; ++g) {
+      const T* cur = bbuf + (g & 1) * gstride;
+      T* nxt = bbuf + ((g + 1) & 1) * gstride;
+      const bool more = g + 1 < ngroups;
+      const int64_t j0 = g * G, j1 = std::min(npanels, j0 + G);
+      // The next group's rows per micro-kernel call: all are packed by this group's end.
+      // The transposing packers take 8 rows at a time.
+      int64_t chunk = ceil_div(kc, (j1 - j0) * tiles);
+      if (!line_rows) chunk = round_up(chunk, 8);
+      int64_t r = 0;
+      for (int64_t j = j0; j < j1; ++j) {
+        const int64_t ne = std::min(NR, n - j * NR);
+        const T* bp = cur + (j - j0) * pstride;
+        for (int64_t i0 = 0; i0 < m; i0 += MR) {
+          if (more && r < kc) {
+            const int64_t e = std::min(kc, r + chunk);
+            pack_rows(nxt, g + 1, pc, kc, r, e);
+            r = e;
+          }
+          T* ct = c + i0 * rsc + j * NR * csc;
+          const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, i0, j * NR);
+          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, m - i0), ne, ad.p, ad.rs, ad.cs);
+        }
+        interrupt::poll(m * kc * ne);
+      }
+      if (more && r < kc) pack_rows(nxt, g + 1, pc, kc, r, kc);
+    }
+  }
+}
+
+// The streamed path: one task per thread, each on its own range of column panels (each
+// packs all of A for itself: no panel is shared, so nothing waits on another thread).
+template <typename T>
+void gemm_streamed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
+                   const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
+                   int64_t csd) {
+  const int64_t NR = kr.bs.nr, npanels = ceil_div(n, NR);
+  const int64_t tasks = std::min<int64_t>(threads_for(m, n, k), npanels);
+  if (tasks > 1 && npanels < tasks * kStreamMinPanels) {
+    gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd, kStreamKc);
+    return;
+  }
+  auto task = [&](int64_t t) {
+    const int64_t j0 = t * npanels / tasks * NR, j1 = std::min(n, (t + 1) * npanels / tasks * NR);
+    gemm_streamed_cols<T>(kr, m, j1 - j0, k, a, rsa, csa, b + j0 * csb, rsb, csb, c + j0 * csc, rsc, csc,
+                          d ? d + j0 * csd : nullptr, rsd, csd);
+  };
+  if (tasks > 1) parallel::parallel_for(tasks, task);
+  else task(0);
 }
 
 thread_local Scratch t_sup_b;
@@ -393,7 +476,11 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
     else gemm_sup<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
     return;
   }
-  gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
+  if (m <= kr.bs.stream_rows) {
+    gemm_streamed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
+    return;
+  }
+  gemm_packed<T>(kr, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd, kr.bs.kc);
 }
 
 }  // namespace

@@ -36,6 +36,24 @@
 // operand would be used only a few times: small m n k, n <= NR (A used once), m <= MR, or a
 // short k. Its k split is in steps of kSupKc.
 //
+// Products with few rows take the streamed path (m <= stream_rows: float32 264, so the
+// transposed MLP shape's 256 and 256^3). All m rows of A make one block (m x kStreamKc, in
+// L2), so each B micro-panel serves every row right after it is packed and B is never held
+// whole: its micro-panels are packed G at a time into one of two group buffers (2 x 64 KiB,
+// in L2 beside A), and while the micro-kernel runs on one group the next is packed a few
+// rows before each call, so B's reads from memory overlap the FMAs. In the five loops the
+// same shape writes its 2 MiB B block out to L3 and the second row block reads it back; the
+// packing, timed alone (the loops with B's packing skipped), was 4% of (256 x 4096)^T @
+// (4096 x 1024) on one thread. With threads, each takes a range of column panels and packs
+// all of A itself; with fewer than kStreamMinPanels panels per thread, the five loops run
+// at KC = kStreamKc instead, the same sums in the same order. A/B in one process on the
+// Zen 1 machine (operands on huge pages, against the five loops at KC 512), 1 thread:
+// (256 x 4096)^T @ (4096 x 1024) +2.4-3.0%, (256 x 4096) @ (4096 x 1024) +1.7%, 256^3
+// +1.2-2.3%, (100 x 4096)^T @ (4096 x 1024) +4.7%; 2 threads: +3.6-5.5% / -1.1-+3.4% /
+// -1.7-+0.7% on the first three. The column split against the loops at KC 256 on 2 threads,
+// (256 x 4096)^T @ (4096 x n): n = 64 / 128 / 256 / 512 -9 / -4 / -2 / +3.5%. float64 does
+// not take this path (not measured).
+//
 // Micro-kernel contract (written once, here):
 //   ukr(k, a, b, c, rsc, csc, m_eff, n_eff, d, rsd, csd)
 //   a: packed MR x k micro-panel, a[p * MR + i]; b: packed k x NR micro-panel, b[p * NR + j]
@@ -55,14 +73,15 @@ template <typename T>
 using MicroKernel = void (*)(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t m_eff,
                              int64_t n_eff, const T* d, int64_t rsd, int64_t csd);
 
+// stream_rows: products with m up to this take the streamed path (0: never).
 struct Blocking {
-  int64_t mr, nr, kc, mc, nc;
+  int64_t mr, nr, kc, mc, nc, stream_rows;
 };
 
 // float32: 6 x 16 micro-tile (12 ymm accumulators).
-constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080};
+constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080, 264};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
-constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080};
+constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0};
 
 // Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
 constexpr int64_t kSmallMNK = 32 * 32 * 32;
@@ -75,6 +94,12 @@ constexpr int64_t kSupMaxShortK = 32;
 // The unpacked path's KC (both dtypes): its B micro-panel, read in place or packed one
 // at a time, stays in L1 at 256.
 constexpr int64_t kSupKc = 256;
+// The streamed path's KC: its m x KC block of A (up to 264 x 256 floats, 264 KiB) and two
+// groups of G B micro-panels (2 x 64 KiB) stay in L2 together.
+constexpr int64_t kStreamKc = 256;
+// With threads, the streamed path gives each thread at least this many column panels;
+// narrower products run the five loops at KC = kStreamKc (the same sums, in the same order).
+constexpr int64_t kStreamMinPanels = 16;
 // The packed B block (all of k, NC columns) is kept within this many bytes.
 constexpr int64_t kPackBBytes = int64_t{16} << 20;
 // With threads, the packed path cuts m into at least 2 tasks per thread while each keeps

@@ -455,7 +455,11 @@ void check_gemm() {
                                                      {1000, 37, 20}, {301, 40, 33},
                                                      // packed, one row block per thread; and
                                                      // an odd tile-row shared by panels
-                                                     {200, 70, 300}, {256, 70, 300}, {255, 40, 600}}) {
+                                                     {200, 70, 300}, {256, 70, 300}, {255, 40, 600},
+                                                     // streamed (m <= stream_rows): several groups of
+                                                     // B panels, a partial last group and panel, KC
+                                                     // steps; m at the limit and one past it
+                                                     {97, 1000, 600}, {264, 300, 300}, {265, 77, 530}}) {
     shapes.push_back(sh);
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
@@ -497,15 +501,15 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
   std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end());
   // More GEMM shapes: unpacked (n <= NR with A transposed, short k, small m n k), and
   // packed with several NC blocks (B's packed block spans all of k); the unpacked path
-  // with m in MC-row chunks (k = 10, as in the training step's g @ w2^T); packed with one
-  // row block per thread (256^3, m = 256 with a long k).
+  // with m in MC-row chunks (k = 10, as in the training step's g @ w2^T); streamed (256^3,
+  // m = 256 with a long k, the transposed MLP shape's layout, m = 100 over 21 panels).
   struct Shape {
     int64_t m, n, k;
     bool at;
   };
   const Shape shapes[] = {{1000, 10, 700, true},  {700, 300, 10, false},  {150, 140, 130, false},
                           {9, 2100, 2100, false}, {1500, 300, 10, false}, {256, 256, 256, false},
-                          {256, 100, 1000, true}};
+                          {256, 100, 1000, true}, {256, 1000, 600, true}, {100, 330, 530, false}};
   std::vector<std::vector<float>> more;
   const int64_t big = 3000017;
   std::vector<float> x = random_vec<float>(rng, big), y = random_vec<float>(rng, big);
