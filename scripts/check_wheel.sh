@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Builds the wheel, installs it into a fresh venv and checks that it imports, computes
-# and ships its typing files (py.typed, _C.pyi). Called by scripts/test.sh.
+# Installs ember's wheel into a fresh venv and checks that it imports, computes and ships
+# its typing files (py.typed, _C.pyi). Called by scripts/test.sh with the wheel it built;
+# without an argument, builds one first.
+#   bash scripts/check_wheel.sh [dist/ember-*.whl]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation . -w "$work/dist"
-wheel=$(ls "$work"/dist/ember-*.whl)
+if [ $# -ge 1 ]; then
+  wheel=$(realpath "$1")
+else
+  python -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation . -w "$work/dist"
+  wheel=$(ls "$work"/dist/ember-*.whl)
+fi
 python - "$wheel" <<'PY'
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())

@@ -23,11 +23,15 @@ python -m pip install -q --disable-pip-version-check \
   "numpy>=1.22" "pytest>=7" "hypothesis>=6" "torch==2.13.0" \
   "scikit-build-core>=0.10" "pybind11>=2.13" cmake ninja
 
-# ember itself, as a user installs it.
-python -m pip install -q --disable-pip-version-check --no-build-isolation .
-
-# The wheel, installed into a fresh venv, imports and works.
-bash scripts/check_wheel.sh
+# ember itself: one wheel, built as `pip install .` builds it, installed here and (checked
+# by scripts/check_wheel.sh) into a fresh venv, where it must import and work. One build,
+# not two: compiling is most of this script's time on a 2-core machine.
+wheel_dir=$(mktemp -d)
+trap 'rm -rf "$wheel_dir"' EXIT
+python -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation . -w "$wheel_dir"
+wheel=$(ls "$wheel_dir"/ember-*.whl)
+python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+bash scripts/check_wheel.sh "$wheel"
 
 # C++ tests.
 cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON >/dev/null
