@@ -118,6 +118,21 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
   }
 }
 
+// Packs rows [r0, r1) (of a KC step of kc rows) of the np micro-panels of B at `b` into
+// dst, panel j at dst + j * pstride. `ncols` columns of B start at b: the last panel may be
+// partial. Full row-major groups of one-line panels are read row by row (pack_b_rows).
+template <typename T>
+void pack_b_group(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t r0, int64_t r1, int64_t kc, int64_t np,
+                  int64_t ncols, int64_t nr, int64_t pstride, PackPanel<T> fast) {
+  if (csb == 1 && np * nr <= ncols && nr * static_cast<int64_t>(sizeof(T)) == 64) {
+    pack_b_rows<T>(dst, b, rsb, r0, r1, kc, np, pstride);
+    return;
+  }
+  for (int64_t j = 0; j < np; ++j)
+    pack_b_panel<T>(dst + j * pstride + r0 * nr, b + r0 * rsb + j * nr * csb, rsb, csb, r1 - r0,
+                    std::min(nr, ncols - j * nr), nr, fast);
+}
+
 // How many threads a product of this size gets.
 int threads_for(int64_t m, int64_t n, int64_t k) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
@@ -212,14 +227,8 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       if (state == 0 && __atomic_compare_exchange_n(f, &state, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
         const int64_t jg0 = g * G, jg1 = std::min(npanels, jg0 + G);
-        T* gdst = packed_at(q, jg0);
-        if (csb == 1 && jg1 * NR <= nc && NR * static_cast<int64_t>(sizeof(T)) == 64) {
-          pack_b_rows<T>(gdst, b + pc * rsb + jc + jg0 * NR, rsb, 0, kc, kc, jg1 - jg0, kc_max * NR);
-        } else {
-          for (int64_t j = jg0; j < jg1; ++j)
-            pack_b_panel<T>(gdst + (j - jg0) * kc_max * NR, b + pc * rsb + (jc + j * NR) * csb, rsb, csb, kc,
-                            std::min(NR, nc - j * NR), NR, kr.pack_b);
-        }
+        pack_b_group<T>(packed_at(q, jg0), b + pc * rsb + (jc + jg0 * NR) * csb, rsb, csb, 0, kc, kc, jg1 - jg0,
+                        nc - jg0 * NR, NR, kc_max * NR, kr.pack_b);
         __atomic_store_n(f, 2, __ATOMIC_RELEASE);
         return dst;
       }
@@ -319,14 +328,8 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
   // Rows [r0, r1) of group g's micro-panels at KC step pc (kc rows) into dst.
   auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1) {
     const int64_t j0 = g * G, j1 = std::min(npanels, j0 + G);
-    const T* src = b + pc * rsb + j0 * NR * csb;
-    if (line_rows && j1 * NR <= n) {
-      pack_b_rows<T>(dst, src, rsb, r0, r1, kc, j1 - j0, pstride);
-      return;
-    }
-    for (int64_t j = j0; j < j1; ++j)
-      pack_b_panel<T>(dst + (j - j0) * pstride + r0 * NR, src + r0 * rsb + (j - j0) * NR * csb, rsb, csb, r1 - r0,
-                      std::min(NR, n - j * NR), NR, kr.pack_b);
+    pack_b_group<T>(dst, b + pc * rsb + j0 * NR * csb, rsb, csb, r0, r1, kc, j1 - j0, n - j0 * NR, NR, pstride,
+                    kr.pack_b);
   };
   for (int64_t q = 0; q < npc; ++q) {
     const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
