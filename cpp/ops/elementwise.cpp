@@ -1,5 +1,6 @@
 // Elementwise ops: arithmetic, math functions, clamp, where, comparisons, and the
 // in-place family. Each forward sits next to its backward node.
+#include <algorithm>
 #include <cmath>
 
 #include "core/interrupt.h"
@@ -37,6 +38,44 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   lb.add(dst).add(src);
   interrupt::NoInterrupt whole;  // dst is someone's tensor: never leave it half-copied
   kernels::active().cast_copy(dst.dtype(), src.dtype(), lb.build());
+}
+
+namespace {
+// The elements of t cover numel() consecutive elements of memory exactly once, in some order
+// of its dims (size-1 dims ignored): PyTorch's is_non_overlapping_and_dense.
+bool non_overlapping_and_dense(const Tensor& t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
+  for (int64_t d = 0; d < t.dim(); ++d)
+    if (t.shape()[d] != 1) dims.emplace_back(t.strides()[d], t.shape()[d]);
+  std::sort(dims.begin(), dims.end());
+  int64_t expected = 1;
+  for (const auto& [stride, size] : dims) {
+    if (stride != expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+}  // namespace
+
+void check_no_partial_overlap(const Tensor& self, const Tensor& other, const char* op) {
+  // PyTorch's rule (assert_no_partial_overlap): only two non-overlapping dense tensors are
+  // compared. Covering the same bytes with the same strides is a full overlap, which the
+  // kernels handle (x.add_(x)); any other meeting of the two byte ranges is partial
+  // (x[1:].add_(x[:-1]), x.add_(x.t()), x.add_(x[0])), where the result would depend on the
+  // order the kernel writes in.
+  if (!other.defined() || self.get() == other.get() || self.numel() == 0 || other.numel() == 0) return;
+  if (!non_overlapping_and_dense(self) || !non_overlapping_and_dense(other)) return;
+  const char* a0 = self.raw_data();
+  const char* a1 = a0 + self.numel() * itemsize(self.dtype());
+  const char* b0 = other.raw_data();
+  const char* b1 = b0 + other.numel() * itemsize(other.dtype());
+  const bool full = a0 == b0 && a1 == b1 && self.strides() == other.strides();
+  if (!full && a0 < b1 && b0 < a1) {
+    throw Error(ErrorKind::Runtime,
+                str("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                    "single memory location. Please clone() the tensor before performing the operation. (",
+                    op, " on ", tensor_desc(self), " from ", tensor_desc(other), ")"));
+  }
 }
 
 void check_inplace(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others) {
@@ -724,6 +763,7 @@ bool try_direct_binary(Tensor& self, BinaryOp op, const Tensor& other, const cha
 
 Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "add_", {&other});
+  detail::check_no_partial_overlap(self, other, "add_");
   check_alpha(detail::result_type({&self, &other}), alpha, "add_");
   // scaled() detaches: the direct path must not see a grad-requiring `other` as a constant
   Tensor keep;
@@ -733,6 +773,7 @@ Tensor& add_(Tensor& self, const Tensor& other, Scalar alpha) {
 
 Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
   detail::check_inplace(self, "sub_", {&other});
+  detail::check_no_partial_overlap(self, other, "sub_");
   check_sub_bool(self, other);
   check_alpha(detail::result_type({&self, &other}), alpha, "sub_");
   Tensor keep;
@@ -744,12 +785,14 @@ Tensor& sub_(Tensor& self, const Tensor& other, Scalar alpha) {
 
 Tensor& mul_(Tensor& self, const Tensor& other) {
   detail::check_inplace(self, "mul_", {&other});
+  detail::check_no_partial_overlap(self, other, "mul_");
   if (try_direct_binary(self, BinaryOp::Mul, other, "mul_")) return self;
   return detail::inplace(self, "mul_", {&other}, [&](const Tensor& s) { return mul(s, other); });
 }
 
 Tensor& div_(Tensor& self, const Tensor& other) {
   detail::check_inplace(self, "div_", {&other});
+  detail::check_no_partial_overlap(self, other, "div_");
   if (try_direct_binary(self, BinaryOp::Div, other, "div_")) return self;
   return detail::inplace(self, "div_", {&other}, [&](const Tensor& s) { return div(s, other); });
 }
@@ -788,6 +831,7 @@ struct FillBackward : Node {
 
 Tensor& copy_(Tensor& self, const Tensor& src) {
   detail::check_inplace(self, "copy_", {&src});
+  detail::check_no_partial_overlap(self, src, "copy_");
   broadcast_shapes(self.shape(), src.shape(), "copy_");
   Shape b = broadcast_shapes(self.shape(), src.shape(), "copy_");
   if (b != self.shape()) {
@@ -797,7 +841,9 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
   // copying into an integer or bool tensor ends the graph there, as in PyTorch
   bool record = GradMode::is_enabled() && is_floating(self.dtype()) && (self.requires_grad() || src.requires_grad());
   if (src.storage() == self.storage() && !(src.offset() == self.offset() && src.strides() == self.strides())) {
-    Tensor tmp = contiguous_copy(src);  // overlapping memory: read everything first
+    // Memory shared in a way the overlap check lets through (a strided view, a broadcast
+    // source): read everything first.
+    Tensor tmp = contiguous_copy(src);
     detail::copy_into(self, tmp);
   } else {
     detail::copy_into(self, src);

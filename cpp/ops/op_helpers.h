@@ -146,6 +146,9 @@ void copy_into(const Tensor& dst, const Tensor& src);
 
 // Checks shared by every in-place op; throws PyTorch's errors.
 void check_inplace(const Tensor& self, const char* op, std::initializer_list<const Tensor*> others);
+// Throws PyTorch's RuntimeError when `other` partially overlaps self in memory (the in-place
+// ops where PyTorch checks: add_, sub_, mul_, div_, copy_).
+void check_no_partial_overlap(const Tensor& self, const Tensor& other, const char* op);
 
 // After an in-place op recorded `node`, makes it self's grad_fn (moving retain_grad).
 void rebase_history(Tensor& self, const std::shared_ptr<Node>& node, uint32_t output_nr);

@@ -342,20 +342,39 @@ TEST(Tensor, InPlaceBumpsVersion) {
   EXPECT_EQ(y.version(), 0u);
 }
 
-TEST(Tensor, InPlaceWithOverlappingOperand) {
-  // The input overlaps the output with a different layout: the result must be as if
-  // the input had been read completely first.
+TEST(Tensor, InPlaceWithPartiallyOverlappingOperandIsAnError) {
+  // PyTorch's rule: an input that is dense and shares only part of the written-to tensor's
+  // memory (or all of it, laid out differently) is refused, and nothing is written.
+  const char* msg = "some elements of the input tensor and the written-to tensor refer to a single memory location";
   Tensor x = iota({2, 2});
-  add_(x, t(x));
-  expect_values_eq(x, {0, 3, 3, 6});
+  expect_error([&] { add_(x, t(x)); }, ErrorKind::Runtime, msg);
+  expect_values_eq(x, {0, 1, 2, 3});
   Tensor y = iota({5});
   Tensor dst = slice(y, 0, 1, 5, 1), src = slice(y, 0, 0, 4, 1);
-  copy_(dst, src);
-  expect_values_eq(y, {0, 0, 1, 2, 3});
+  expect_error([&] { copy_(dst, src); }, ErrorKind::Runtime, msg);
+  expect_values_eq(y, {0, 1, 2, 3, 4});
   Tensor z = iota({5});
   Tensor zd = slice(z, 0, 0, 4, 1), zs = slice(z, 0, 1, 5, 1);
-  mul_(zd, zs);
-  expect_values_eq(z, {0, 2, 6, 12, 4});
+  expect_error([&] { mul_(zd, zs); }, ErrorKind::Runtime, msg);
+  expect_values_eq(z, {0, 1, 2, 3, 4});
+  // The same elements with the same strides are fine: x.add_(x), through another view too.
+  Tensor w = iota({4});
+  Tensor w1 = slice(w, 0, 1, 4, 1), w2 = slice(w, 0, 1, 4, 1);
+  add_(w1, w2);
+  expect_values_eq(w, {0, 2, 4, 6});
+}
+
+TEST(Tensor, InPlaceWithOverlappingBroadcastOperandReadsItFirst) {
+  // A broadcast (or strided) input is not compared, as in PyTorch; it is read completely
+  // before anything is written.
+  Tensor y = iota({6});
+  Tensor dst = slice(y, 0, 1, 6, 1);
+  copy_(dst, expand(slice(y, 0, 0, 1, 1), {5}));
+  expect_values_eq(y, {0, 0, 0, 0, 0, 0});
+  Tensor z = iota({6});
+  Tensor zd = slice(z, 0, 0, 5, 1);
+  add_(zd, expand(slice(z, 0, 5, 6, 1), {5}));
+  expect_values_eq(z, {5, 6, 7, 8, 9, 5});
 }
 
 TEST(Tensor, InPlaceOnLeafThatRequiresGradIsAnError) {

@@ -327,6 +327,72 @@ def test_assigning_grad_of_wrong_shape_or_dtype():
     )
 
 
+# ---------------------------------------------------------------- in-place ops on overlapping memory
+
+PARTIAL_OVERLAP = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
+
+
+def _r6(T):
+    return T.arange(6.0)
+
+
+def _sq(T):
+    return T.arange(9.0).reshape(3, 3)
+
+
+# (operand, the in-place call on it): PyTorch raises for these, because the written-to tensor
+# and the input share part of their memory
+PARTIAL_CASES = {
+    "copy_ shifted": (_r6, lambda x: x[1:].copy_(x[:-1])),
+    "copy_ transposed self": (_sq, lambda x: x.copy_(x.t())),
+    "copy_ through x[1:] = x[:-1]": (_r6, lambda x: x.__setitem__(slice(1, None), x[:-1])),
+    "add_ shifted": (_r6, lambda x: x[1:].add_(x[:-1])),
+    "sub_ shifted, alpha": (_r6, lambda x: x[1:].sub_(x[:-1], alpha=2)),
+    "mul_ shifted back": (_r6, lambda x: x[:-1].mul_(x[1:])),
+    "div_ shifted": (_r6, lambda x: x[1:].div_(x[:-1])),
+    "add_ transposed self": (_sq, lambda x: x.add_(x.t())),
+    "add_ own first row": (_sq, lambda x: x.add_(x[0])),
+}
+
+
+@pytest.mark.parametrize("case", list(PARTIAL_CASES))
+def test_in_place_on_partially_overlapping_memory(case):
+    make, op = PARTIAL_CASES[case]
+    name = case.split()[0]
+    msg = raises_like_torch(lambda T: op(make(T)), RuntimeError, PARTIAL_OVERLAP)
+    assert f"({name} on " in msg  # names the op, then the shapes
+    x = make(ember)
+    with pytest.raises(RuntimeError):
+        op(x)
+    np.testing.assert_array_equal(x.numpy(), make(torch).numpy())  # unchanged
+
+
+# Shared memory that PyTorch lets through: the same elements with the same strides, disjoint
+# ranges, a strided or broadcast operand (its check compares dense tensors only). ember gives
+# PyTorch's values.
+ALLOWED_CASES = {
+    "add_ itself": (_r6, lambda x: x.add_(x)),
+    "mul_ the same view": (_r6, lambda x: x[1:].mul_(x[1:])),
+    "copy_ the same view": (_sq, lambda x: x[1:].copy_(x[1:])),
+    "add_ disjoint halves": (_r6, lambda x: x[:3].add_(x[3:])),
+    "copy_ disjoint halves": (_r6, lambda x: x[3:].copy_(x[:3])),
+    "add_ interleaved": (lambda T: T.arange(12.0), lambda x: x[::2].add_(x[1::2])),
+    "copy_ broadcast first element": (_r6, lambda x: x[1:].copy_(x[:1].expand(5))),
+}
+
+
+@pytest.mark.parametrize("case", list(ALLOWED_CASES))
+def test_in_place_on_shared_memory_that_pytorch_allows(case):
+    make, op = ALLOWED_CASES[case]
+    want, got = make(torch), make(ember)
+    op(want)
+    op(got)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 # ---------------------------------------------------------------- requires_grad on integer tensors
 
 FACTORY_INT_GRAD = "Only Tensors of floating point and complex dtype can require gradients"
