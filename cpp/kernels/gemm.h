@@ -20,8 +20,9 @@
 // Packing reads any row/column strides (so A^T, B^T and x[::2] are never copied) and
 // zero-pads partial micro-panels to MR / NR, so edge tiles run the same micro-kernel (the
 // AVX2 one runs tiles of at most 4 or 2 rows through a 4- or 2-row body, with the same FMAs
-// in the same order per element). The ISA's packers transpose in registers (A's rows and a column-major B's columns, 8 values
-// of k at a time); the portable loops take the other layouts and the edges.
+// in the same order per element). The ISA's packers transpose in registers (A's rows and a
+// column-major B's columns, 8 values of k at a time); the portable loops take the other
+// layouts and the edges.
 //
 // Threads: one parallel_for per NC block of B (usually one per call). Its tasks are
 // (ic block, jr range) pairs, and each task runs its rows through every KC step, so tasks

@@ -506,8 +506,9 @@ void check_edge_rows(int64_t m_full, std::vector<int64_t> ms, int64_t n, int64_t
     for (int64_t m : ms) {
       std::vector<T> c(m * n);
       simd()->gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), n, 1, cp(c), n, 1, nullptr, 0, 0);
-      expect_same_bits(c, std::vector<T>(full.begin(), full.begin() + m * n),
-                       "gemm " + std::to_string(m) + " rows" + (at ? " At" : "") + " against " + std::to_string(m_full));
+      const std::string what =
+          "gemm " + std::to_string(m) + " rows" + (at ? " At" : "") + " against " + std::to_string(m_full);
+      expect_same_bits(c, std::vector<T>(full.begin(), full.begin() + m * n), what);
     }
   }
 }
