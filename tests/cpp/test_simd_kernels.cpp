@@ -68,6 +68,7 @@ std::vector<Layout> layouts(int64_t n) {
       {"contiguous", {n}, {{1}, {1}, {1}, {1}}},
       {"scalar_b", {n}, {{1}, {1}, {0}, {1}}},
       {"scalar_a", {n}, {{1}, {0}, {1}, {0}}},
+      {"all_scalar", {n}, {{1}, {0}, {0}, {0}}},
       {"strided", {n}, {{2}, {3}, {1}, {2}}},
   };
   if (n <= 257) {
