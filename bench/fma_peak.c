@@ -4,7 +4,11 @@
  *   gcc -O2 -mavx2 -mfma -pthread bench/fma_peak.c -o fma_peak && ./fma_peak 1 2
  *
  * Prints "threads GFLOP/s" lines: the best of 7 runs of 2e8 FMA instructions per thread
- * (16 FLOP each for float32: 8 lanes x multiply+add). */
+ * (16 FLOP each for float32: 8 lanes x multiply+add).
+ *
+ * Built as a shared library (gcc -O2 -mavx2 -mfma -shared -fPIC), fma_gflops(iters) runs
+ * the same loop on the calling thread for iters x 12 FMAs and returns its GFLOP/s:
+ * bench/gemm_interleaved.py times it between GEMM calls, in the same rounds. */
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,13 +26,13 @@ static double now(void) {
 static volatile float sink;
 
 static void* run(void* arg) {
-  (void)arg;
+  const long iters = arg ? *(const long*)arg : ITERS;
   __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
   /* distinct starting values, so the compiler cannot merge the chains */
   __m256 c0 = _mm256_set1_ps(0.f), c1 = _mm256_set1_ps(1.f), c2 = _mm256_set1_ps(2.f), c3 = _mm256_set1_ps(3.f),
          c4 = _mm256_set1_ps(4.f), c5 = _mm256_set1_ps(5.f), c6 = _mm256_set1_ps(6.f), c7 = _mm256_set1_ps(7.f),
          c8 = _mm256_set1_ps(8.f), c9 = _mm256_set1_ps(9.f), c10 = _mm256_set1_ps(10.f), c11 = _mm256_set1_ps(11.f);
-  for (long i = 0; i < ITERS; ++i) {
+  for (long i = 0; i < iters; ++i) {
     c0 = _mm256_fmadd_ps(a, c0, b); c1 = _mm256_fmadd_ps(a, c1, b); c2 = _mm256_fmadd_ps(a, c2, b);
     c3 = _mm256_fmadd_ps(a, c3, b); c4 = _mm256_fmadd_ps(a, c4, b); c5 = _mm256_fmadd_ps(a, c5, b);
     c6 = _mm256_fmadd_ps(a, c6, b); c7 = _mm256_fmadd_ps(a, c7, b); c8 = _mm256_fmadd_ps(a, c8, b);
@@ -41,6 +45,12 @@ static void* run(void* arg) {
   _mm256_storeu_ps(out, s);
   sink = out[0];
   return NULL;
+}
+
+double fma_gflops(long iters) {
+  double t0 = now();
+  run(&iters);
+  return iters * 12.0 * 16.0 / (now() - t0) / 1e9;
 }
 
 int main(int argc, char** argv) {

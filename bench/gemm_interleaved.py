@@ -9,6 +9,13 @@ Here every round times a short batch of each library in turn (the order rotates)
 three see the same clock, and the ratio reported is the median of the per-round ratios
 ember / max(numpy, torch).
 
+Each round also runs bench/fma_peak.c's FMA loop (built as a shared library, called through
+ctypes) for as long as one library's batch, and each library's rate is divided by the FMA
+loop's rate of the same round: the fraction of the peak under the conditions the GEMM met.
+On the VM the FMA loop alone moves by ~10% from one millisecond to the next (another
+tenant on the core), so a best-of-runs peak and a median GEMM rate do not meet the same
+machine.
+
 One thread only: with two, a library's idle worker threads keep spinning after its call
 (OpenBLAS's and OpenMP's do) and take the second core from the library timed next, so an
 in-process 2-thread comparison measures the spinning, not the GEMM. bench/run.py's
@@ -16,9 +23,13 @@ separate processes are the 2-thread figures.
 """
 
 import argparse
+import ctypes
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 # Before numpy / torch load: one BLAS / OpenMP thread, no pool to spin.
@@ -35,6 +46,21 @@ from run import MLP_SHAPES  # noqa: E402  (bench/run.py's shapes: name -> (m, k,
 # The issue's target range of bench/run.py's squares, then its MLP shapes.
 SHAPES = {f"{s}^3": (s, s, s, False) for s in (256, 512, 1024, 2048)}
 SHAPES.update(MLP_SHAPES)
+
+
+def load_fma_loop(tmpdir):
+    """bench/fma_peak.c's fma_gflops(iters), or None without a C compiler."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if not gcc:
+        return None
+    so = os.path.join(tmpdir, "fma_peak.so")
+    here = os.path.dirname(os.path.abspath(__file__))
+    subprocess.run([gcc, "-O2", "-mavx2", "-mfma", "-shared", "-fPIC", os.path.join(here, "fma_peak.c"), "-o", so],
+                   check=True)
+    lib = ctypes.CDLL(so)
+    lib.fma_gflops.restype = ctypes.c_double
+    lib.fma_gflops.argtypes = [ctypes.c_long]
+    return lib.fma_gflops
 
 
 def main():
@@ -55,13 +81,25 @@ def main():
     except ImportError:
         torch = None
     others = [lib for lib in libs if lib != "ember"]
+    tmpdir = tempfile.mkdtemp()
+    try:
+        fma = load_fma_loop(tmpdir)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)  # the library stays mapped
+    # The FMA loop's iterations per batch (12 FMAs of 16 flop each), at ~90 GFLOP/s.
+    fma_iters = max(1, round(args.batch * 90e9 / 192))
+    if fma:
+        for _ in range(3):
+            fma(fma_iters)  # the clock ramps up over the first calls
 
     rng = np.random.default_rng(0)
     print(f"GEMM float32, 1 thread, {args.rounds} interleaved rounds; python {sys.version.split()[0]}, "
           f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") + "\n")
+    frac_cols = [f"{lib} / FMA loop" for lib in libs] if fma else []
     print("| GEMM float32, 1 thread | " + " | ".join(f"{lib} GFLOP/s" for lib in libs) +
-          " | ratio (median of rounds) | lowest / highest round |")
-    print("|---|" + "---|" * (len(libs) + 2))
+          " | ratio (median of rounds) | lowest / highest round | " +
+          "".join(f"{c} | " for c in frac_cols) + ("FMA loop GFLOP/s |" if fma else ""))
+    print("|---|" + "---|" * (len(libs) + 2 + (len(libs) + 1 if fma else 0)))
     for name, (m, k, n, transposed) in SHAPES.items():
         a = rng.standard_normal((k, m) if transposed else (m, k)).astype(np.float32)
         b = rng.standard_normal((k, n)).astype(np.float32)
@@ -79,11 +117,17 @@ def main():
             f()
             f()
         rates = {lib: [] for lib in libs}
+        fracs = {lib: [] for lib in libs}
+        peaks = []
         ratios = []
+        slots = libs + (["fma"] if fma else [])
         for r in range(args.rounds):
-            order = libs[r % len(libs):] + libs[:r % len(libs)]
+            order = slots[r % len(slots):] + slots[:r % len(slots)]
             now = {}
             for lib in order:
+                if lib == "fma":
+                    now[lib] = fma(fma_iters)
+                    continue
                 f = calls[lib]
                 t = time.perf_counter()
                 for _ in range(reps):
@@ -91,8 +135,16 @@ def main():
                 now[lib] = flop * reps / (time.perf_counter() - t) / 1e9
                 rates[lib].append(now[lib])
             ratios.append(now["ember"] / max(now[o] for o in others))
+            if fma:
+                peaks.append(now["fma"])
+                for lib in libs:
+                    fracs[lib].append(now[lib] / now["fma"])
         cells = " | ".join(f"{statistics.median(rates[lib]):.1f}" for lib in libs)
-        print(f"| {name} | {cells} | {statistics.median(ratios):.3f} | {min(ratios):.2f} / {max(ratios):.2f} |",
+        extra = ""
+        if fma:
+            extra = "".join(f" {100 * statistics.median(fracs[lib]):.0f}% |" for lib in libs)
+            extra += f" {statistics.median(peaks):.1f} |"
+        print(f"| {name} | {cells} | {statistics.median(ratios):.3f} | {min(ratios):.2f} / {max(ratios):.2f} |" + extra,
               flush=True)
 
 

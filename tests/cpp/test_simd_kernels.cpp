@@ -255,6 +255,50 @@ TEST(SimdKernels, LargeOutputsStreamedMatchTheReference) {
   expect_same_bits(o1, o2, "streamed relu");
 }
 
+// Large spaces of short rows go to the pool in blocks of whole rows (nd_loop_par): 700 x 3
+// x 97 (203700 elements, above the parallel threshold, rows of 97), with a broadcast row, a
+// broadcast column, a transposed input and a strided output, on 1, 2 and 3 threads. Every
+// element must match the reference, and the output's gaps stay untouched.
+TEST(SimdKernels, ShortRowsOfALargeSpaceMatchTheReferenceOnAnyThreadCount) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(21);
+  const int64_t R = 700, M = 3, C = 97;
+  const std::vector<Layout> big = {
+      {"row_broadcast", {R, M, C}, {{M * C, C, 1}, {M * C, C, 1}, {0, 0, 1}, {M * C, C, 1}}},
+      {"col_broadcast", {R, M, C}, {{M * C, C, 1}, {M, 1, 0}, {M * C, C, 1}, {0, 0, 1}}},
+      {"transposed", {R, M, C}, {{M * C, C, 1}, {1, R, R * M}, {M * C, C, 1}, {1, R, R * M}}},
+      {"strided_out", {R, M, C}, {{2 * M * C, 2 * C, 2}, {M * C, C, 1}, {M * C, C, 1}, {M * C, C, 1}}},
+  };
+  const ScalarValue lo{-0.5, 0};
+  for (int threads : {1, 2, 3}) {
+    ThreadCount tc(threads);
+    for (const Layout& L : big) {
+      const std::string what = L.name + " threads=" + std::to_string(threads);
+      std::vector<float> a = random_vec<float>(rng, span(L, 1), true), b = random_vec<float>(rng, span(L, 2), true),
+                         c = random_vec<float>(rng, span(L, 3), true);
+      std::vector<uint8_t> cond(span(L, 1));
+      for (auto& x : cond) x = rng() % 2;
+      std::vector<float> o1(span(L, 0) + 2, -7.0f), o2 = o1;
+      simd()->binary(BinaryOp::Mul, DType::Float32, make_loop(L, {cp(o1), cp(a), cp(b)}));
+      reference().binary(BinaryOp::Mul, DType::Float32, make_loop(L, {cp(o2), cp(a), cp(b)}));
+      expect_same_bits(o1, o2, "mul " + what);
+      simd()->clamp(DType::Float32, make_loop(L, {cp(o1), cp(a)}), &lo, nullptr);
+      reference().clamp(DType::Float32, make_loop(L, {cp(o2), cp(a)}), &lo, nullptr);
+      expect_same_bits(o1, o2, "clamp " + what);
+      simd()->unary(UnaryOp::Neg, DType::Float32, make_loop(L, {cp(o1), cp(a)}));
+      reference().unary(UnaryOp::Neg, DType::Float32, make_loop(L, {cp(o2), cp(a)}));
+      expect_same_bits(o1, o2, "neg " + what);
+      simd()->where(DType::Float32, make_loop(L, {cp(o1), reinterpret_cast<char*>(cond.data()), cp(b), cp(c)}));
+      reference().where(DType::Float32, make_loop(L, {cp(o2), reinterpret_cast<char*>(cond.data()), cp(b), cp(c)}));
+      expect_same_bits(o1, o2, "where " + what);
+      std::vector<uint8_t> m1(span(L, 0) + 2, 7), m2 = m1;
+      simd()->binary(BinaryOp::Gt, DType::Float32, make_loop(L, {cp(m1), cp(a), cp(b)}));
+      reference().binary(BinaryOp::Gt, DType::Float32, make_loop(L, {cp(m2), cp(a), cp(b)}));
+      expect_same_bits(m1, m2, "gt " + what);
+    }
+  }
+}
+
 // ---------------------------------------------------------------- sum
 
 // Sum over the inner (r, c) space of an (o, r, c) buffer with the given strides.

@@ -30,36 +30,72 @@ constexpr int64_t kSumBlock = int64_t{1} << 14;
 // read-for-ownership saves a third of the traffic.
 constexpr int64_t kStreamBytes = int64_t{24} << 20;
 
-// Walks an N-d loop like the reference: inner(p, step, n) over one run of the last dim,
-// step[k] in bytes. Returns at once for an empty space.
+// Rows [r0, r1) of an N-d loop (a row: one run of the last dim; rows in row-major order
+// of the other dims): inner(p, step, n) per row, step[k] in bytes.
 template <int N, typename Inner>
-void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
+void walk_rows(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t r1, Inner& inner) {
   const int nd = l.ndim;
-  for (int d = 0; d < nd; ++d)
-    if (l.shape[d] == 0) return;
   int64_t step[N];
   for (int k = 0; k < N; ++k) step[k] = nd ? l.strides[k][nd - 1] * static_cast<int64_t>(isz[k]) : 0;
   const int64_t n = nd ? l.shape[nd - 1] : 1;
   char* p[N];
   for (int k = 0; k < N; ++k) p[k] = l.ptr[k];
   if (nd <= 1) {
-    inner(p, step, n);
+    if (r0 < r1) inner(p, step, n);
     return;
   }
   int64_t idx[64] = {0};
+  for (int64_t r = r0, d = nd - 2; d >= 0; --d) {  // unravel r0
+    idx[d] = r % l.shape[d];
+    r /= l.shape[d];
+    for (int k = 0; k < N; ++k) p[k] += idx[d] * l.strides[k][d] * static_cast<int64_t>(isz[k]);
+  }
   interrupt::Poller poller;
-  for (;;) {
+  for (int64_t row = r0; row < r1; ++row) {
     inner(p, step, n);
     poller.add(n);
-    int d = nd - 2;
-    for (; d >= 0; --d) {
+    for (int d = nd - 2; d >= 0; --d) {
       for (int k = 0; k < N; ++k) p[k] += l.strides[k][d] * static_cast<int64_t>(isz[k]);
       if (++idx[d] < l.shape[d]) break;
       for (int k = 0; k < N; ++k) p[k] -= l.strides[k][d] * static_cast<int64_t>(isz[k]) * l.shape[d];
       idx[d] = 0;
     }
-    if (d < 0) return;
   }
+}
+
+// Walks an N-d loop like the reference: inner(p, step, n) over each run of the last dim.
+// Returns at once for an empty space.
+template <int N, typename Inner>
+void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
+  int64_t rows = 1;
+  for (int d = 0; d < l.ndim; ++d) {
+    if (l.shape[d] == 0) return;
+    if (d < l.ndim - 1) rows *= l.shape[d];
+  }
+  walk_rows<N>(l, isz, 0, rows, inner);
+}
+
+// nd_loop for elementwise kernels, whose inner(p, step, n) does n elements of work: when
+// the space is large but its rows are short (x + bias on a 1000 x 1000 x, a transposed
+// operand), blocks of whole rows of at least kChunk elements go to the pool. A long row
+// is split by the kernel itself (maybe_parallel). Each element is written once, by one
+// thread, so results do not depend on the split.
+template <int N, typename Inner>
+void nd_loop_par(const Loop& l, const size_t (&isz)[N], Inner inner) {
+  const int nd = l.ndim;
+  int64_t rows = 1;
+  for (int d = 0; d < nd; ++d) {
+    if (l.shape[d] == 0) return;
+    if (d < nd - 1) rows *= l.shape[d];
+  }
+  const int64_t n = nd ? l.shape[nd - 1] : 1;
+  if (rows < 2 || n >= kParallelElems || rows * n < kParallelElems || parallel::get_num_threads() == 1 ||
+      parallel::in_parallel_region()) {
+    walk_rows<N>(l, isz, 0, rows, inner);
+    return;
+  }
+  const int64_t per = (kChunk + n - 1) / n, blocks = (rows + per - 1) / per;
+  parallel::parallel_for(blocks, [&](int64_t b) { walk_rows<N>(l, isz, b * per, std::min(rows, (b + 1) * per), inner); });
 }
 
 // Runs run(offset, count) over [0, n): in pool chunks when n is long and we are not
@@ -260,7 +296,7 @@ void binary_run(T* o, const T* a, const T* b, int64_t n, bool nt) {
 template <typename T, BinaryOp Op>
 void binary_typed(const Loop& l) {
   const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
-  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (vector_run(s, 2, sizeof(T))) {
       T* o = reinterpret_cast<T*>(p[0]);
       const T* a = reinterpret_cast<const T*>(p[1]);
@@ -348,7 +384,7 @@ void compare_run(bool* o, const T* a, const T* b, int64_t n) {
 template <typename T, BinaryOp Op>
 void compare_typed(const Loop& l) {
   const size_t isz[3] = {1, sizeof(T), sizeof(T)};
-  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (s[0] == 1 && (s[1] == sizeof(T) || s[1] == 0) && (s[2] == sizeof(T) || s[2] == 0)) {
       bool* o = reinterpret_cast<bool*>(p[0]);
       const T* a = reinterpret_cast<const T*>(p[1]);
@@ -382,7 +418,7 @@ bool compare_float(BinaryOp op, const Loop& l) {
 template <BinaryOp Op>
 void logical_typed(const Loop& l) {
   const size_t isz[3] = {1, 1, 1};
-  nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     auto one = [](uint8_t a, uint8_t b) -> uint8_t { return Op == BinaryOp::LogicalAnd ? (a && b) : (a || b); };
     if (s[0] == 1 && (s[1] == 1 || s[1] == 0) && (s[2] == 1 || s[2] == 0)) {
       uint8_t* o = reinterpret_cast<uint8_t*>(p[0]);
@@ -437,7 +473,7 @@ void unary_run(T* o, const T* x, int64_t n, bool nt) {
 template <typename T>
 void unary_typed(UnaryOp op, const Loop& l) {
   const size_t isz[2] = {sizeof(T), sizeof(T)};
-  nd_loop<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
       T* o = reinterpret_cast<T*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
@@ -485,7 +521,7 @@ bool clamp_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
   const T vlo = lo ? static_cast<T>(lo->f) : T(0), vhi = hi ? static_cast<T>(hi->f) : T(0);
   if ((lo && std::isnan(vlo)) || (hi && std::isnan(vhi))) return false;  // rare: the reference handles it
   const size_t isz[2] = {sizeof(T), sizeof(T)};
-  nd_loop<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
       T* o = reinterpret_cast<T*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
@@ -512,7 +548,7 @@ void where_typed(const Loop& l) {
   using V = Vec<T>;
   constexpr int W = V::W;
   const size_t isz[4] = {sizeof(T), 1, sizeof(T), sizeof(T)};
-  nd_loop<4>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+  nd_loop_par<4>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     const bool ok = s[0] == sizeof(T) && (s[1] == 1 || s[1] == 0) && (s[2] == sizeof(T) || s[2] == 0) &&
                     (s[3] == sizeof(T) || s[3] == 0);
     if (!ok) {

@@ -163,7 +163,9 @@ template <typename T, int R>
                 c50 = V::zero(), c51 = V::zero();
   prefetch_tile(c, rsc, csc, me, ne);
   if (d && d != c && rsd != 0) prefetch_tile(d, rsd, csd, me, ne);  // a bias row stays in L1 anyway
-#pragma GCC unroll 4
+  // Unrolled 8 times: on the Zen 3 machine the kernel alone ran 1-2% faster than at 4 and
+  // the five loops 0-1.7% (A/B in one process, 31 rounds, 1 thread; the same sums).
+#pragma GCC unroll 8
   for (int64_t p = 0; p < k; ++p) {
     const typename V::R b0 = V::load(b), b1 = V::load(b + W);
     typename V::R av;
