@@ -256,13 +256,14 @@ TEST(SimdKernels, LargeOutputsStreamedMatchTheReference) {
 }
 
 // Large spaces of short rows go to the pool in blocks of whole rows (nd_loop_par): 700 x 3
-// x 97 (203700 elements, above the parallel threshold, rows of 97), with a broadcast row, a
-// broadcast column, a transposed input and a strided output, on 1, 2 and 3 threads. Every
-// element must match the reference, and the output's gaps stay untouched.
+// x 131 (275100 elements, above the parallel threshold, rows of 131), with a broadcast row,
+// a broadcast column, a transposed input (walked in tiles of kTile rows and elements, with
+// partial tiles both ways) and a strided output, on 1, 2 and 3 threads. Every element must
+// match the reference, and the output's gaps stay untouched.
 TEST(SimdKernels, ShortRowsOfALargeSpaceMatchTheReferenceOnAnyThreadCount) {
   REQUIRE_SIMD();
   std::mt19937_64 rng(21);
-  const int64_t R = 700, M = 3, C = 97;
+  const int64_t R = 700, M = 3, C = 131;
   const std::vector<Layout> big = {
       {"row_broadcast", {R, M, C}, {{M * C, C, 1}, {M * C, C, 1}, {0, 0, 1}, {M * C, C, 1}}},
       {"col_broadcast", {R, M, C}, {{M * C, C, 1}, {M, 1, 0}, {M * C, C, 1}, {0, 0, 1}}},
