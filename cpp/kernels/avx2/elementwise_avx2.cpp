@@ -67,12 +67,12 @@ void walk_rows(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t r1, In
 // inner(p, step, <= kTile) on each row's first kTile elements, then on the next kTile, and
 // so on; each element is still written once. For an operand whose last dim jumps a cache
 // line or more per element (a transposed input into a row-major output), a whole row takes
-// a new line per element and meets that line again only a row later, when it has left the
-// cache; a tile uses each line for several rows in a row. x.t() * 2 and x.t() + y on
-// 4096 x 1024 float32: 1 thread 28.5-31.4 -> 21.5-22.0 ms and 33.2-33.5 -> 24.8-26.8 ms;
-// 2 threads 19.2 -> 11.1 and 22.0 -> 13.9 (Zen 3; torch keeps x.t()'s layout for its
-// output and takes 2.2 ms, its own transposing copy 11 ms). kTile 8 to 256 measured
-// 20.3-23.1 ms at up to 64 and 16.5 at 128 and 256.
+// a new line per element and comes back to that line only one row later, after it has left
+// the cache; within a tile, the next rows use the line while it is still there. On
+// 4096 x 1024 float32, x.t() * 2 and x.t() + y: 1 thread 28.5-31.4 -> 21.5-22.0 ms and
+// 33.2-33.5 -> 24.8-26.8 ms; 2 threads 19.2 -> 11.1 and 22.0 -> 13.9 (Zen 3; torch keeps
+// x.t()'s layout for its output and takes 2.2 ms, its own transposing copy 11 ms).
+// x.t() * 2 with square tiles of 8 to 64 took 20.3-23.1 ms, with 128 and 256 16.5.
 constexpr int64_t kTile = 128;
 template <int N, typename Inner>
 void walk_rows_tiled(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t r1, Inner& inner) {
@@ -102,8 +102,8 @@ void walk_rows_tiled(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t 
   if (got) flush();
 }
 
-// True when tiles pay: some operand steps a cache line or more per element of the last dim
-// and at least one of the last two dims is long enough to make tiles.
+// True when tiles pay: some operand steps a cache line or more per element of the last
+// dim, which is longer than a tile, and there is more than one row.
 template <int N>
 bool wants_tiles(const Loop& l, const size_t (&isz)[N], int64_t rows) {
   const int nd = l.ndim;
@@ -631,7 +631,8 @@ void where_typed(const Loop& l) {
         int64_t i = 0;
         if (sc) {  // a scalar condition: the output is all of one operand
           const bool take_a = ld<bool>(cc);
-          for (; i + W <= cnt; i += W) V::store(oo + i, take_a ? (sa ? va : V::load(aa + i)) : (sb ? vb : V::load(bb + i)));
+          for (; i + W <= cnt; i += W)
+            V::store(oo + i, take_a ? (sa ? va : V::load(aa + i)) : (sb ? vb : V::load(bb + i)));
         } else {
           for (; i + W <= cnt; i += W)
             V::store(oo + i, V::blend(sb ? vb : V::load(bb + i), sa ? va : V::load(aa + i), V::from_bool(cc + i)));
@@ -845,10 +846,59 @@ bool copy_dense(DType dst, DType src, const Loop& l) {
   return true;
 }
 
+// The bytes an operand of the loop spans, [lo, hi).
+void byte_range(const Loop& l, int k, int64_t sz, const char*& lo, const char*& hi) {
+  int64_t neg = 0, pos = 0;
+  for (int d = 0; d < l.ndim; ++d) {
+    const int64_t e = (l.shape[d] - 1) * l.strides[k][d] * sz;
+    (e < 0 ? neg : pos) += e;
+  }
+  lo = l.ptr[k] + neg;
+  hi = l.ptr[k] + pos + sz;
+}
+
+template <int64_t SZ>
+void copy_elems(char* o, int64_t so, const char* x, int64_t sx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) std::memcpy(o + i * so, x + i * sx, SZ);
+}
+
+// A same-dtype copy of 2 or more dims that is not one dense run (x.t().contiguous(), a
+// strided view's copy_): rows go to the pool, a transposed side is walked in tiles
+// (nd_loop_par), and contiguous rows are copied whole. False for a copy whose two sides
+// share bytes (the reference handles it) or for a small one. 4096 x 1024 float32,
+// x.t().contiguous(), before -> after (the reference's element loop before): 1 thread
+// 33.1 -> 20.5 ms, 2 threads 32.4 -> 11.5 (torch 13.7-17.2, on one thread either way).
+bool copy_strided(DType dst, DType src, const Loop& l) {
+  if (dst != src || l.ndim < 2) return false;
+  int64_t n = 1;
+  for (int d = 0; d < l.ndim; ++d) n *= l.shape[d];
+  if (n < 4 * kTile * kTile) return false;
+  const int64_t sz = static_cast<int64_t>(itemsize(dst));
+  const char *olo, *ohi, *xlo, *xhi;
+  byte_range(l, 0, sz, olo, ohi);
+  byte_range(l, 1, sz, xlo, xhi);
+  if (reinterpret_cast<uintptr_t>(olo) < reinterpret_cast<uintptr_t>(xhi) &&
+      reinterpret_cast<uintptr_t>(xlo) < reinterpret_cast<uintptr_t>(ohi))
+    return false;
+  const size_t isz[2] = {static_cast<size_t>(sz), static_cast<size_t>(sz)};
+  nd_loop_par<2>(l, isz, [&](char** p, const int64_t* s, int64_t cnt) {
+    if (s[0] == sz && s[1] == sz) {
+      std::memcpy(p[0], p[1], static_cast<size_t>(cnt * sz));
+      return;
+    }
+    switch (sz) {
+      case 1: copy_elems<1>(p[0], s[0], p[1], s[1], cnt); break;
+      case 4: copy_elems<4>(p[0], s[0], p[1], s[1], cnt); break;
+      default: copy_elems<8>(p[0], s[0], p[1], s[1], cnt); break;
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 void cast_copy(DType dst, DType src, const Loop& l) {
-  if (copy_dense(dst, src, l)) return;
+  if (copy_dense(dst, src, l) || copy_strided(dst, src, l)) return;
   reference().cast_copy(dst, src, l);
 }
 
