@@ -27,7 +27,6 @@ import ctypes
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,8 @@ for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "EMBER_CPU"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import MLP_SHAPES  # noqa: E402  (bench/run.py's shapes: name -> (m, k, n, A transposed))
+# bench/run.py's shapes (name -> (m, k, n, A transposed)) and its fma_peak.c build
+from run import MLP_SHAPES, compile_fma_peak  # noqa: E402
 
 # The issue's target range of bench/run.py's squares, then its MLP shapes.
 SHAPES = {f"{s}^3": (s, s, s, False) for s in (256, 512, 1024, 2048)}
@@ -50,13 +50,9 @@ SHAPES.update(MLP_SHAPES)
 
 def load_fma_loop(tmpdir):
     """bench/fma_peak.c's fma_gflops(iters), or None without a C compiler."""
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if not gcc:
-        return None
     so = os.path.join(tmpdir, "fma_peak.so")
-    here = os.path.dirname(os.path.abspath(__file__))
-    subprocess.run([gcc, "-O2", "-mavx2", "-mfma", "-shared", "-fPIC", os.path.join(here, "fma_peak.c"), "-o", so],
-                   check=True)
+    if not compile_fma_peak(so, "-shared", "-fPIC"):
+        return None
     lib = ctypes.CDLL(so)
     lib.fma_gflops.restype = ctypes.c_double
     lib.fma_gflops.argtypes = [ctypes.c_long]

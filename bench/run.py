@@ -200,14 +200,21 @@ def run_child(section, lib, threads, quick):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def fma_peak():
+def compile_fma_peak(out, *flags):
+    """Builds bench/fma_peak.c into `out` (with extra gcc flags, e.g. -shared -fPIC);
+    False without a C compiler."""
     gcc = shutil.which("gcc") or shutil.which("cc")
     if not gcc:
-        return {}
+        return False
+    subprocess.run([gcc, "-O2", "-mavx2", "-mfma", *flags, os.path.join(HERE, "fma_peak.c"), "-o", out], check=True)
+    return True
+
+
+def fma_peak():
     with tempfile.TemporaryDirectory() as d:
         exe = os.path.join(d, "fma_peak")
-        subprocess.run([gcc, "-O2", "-mavx2", "-mfma", "-pthread", os.path.join(HERE, "fma_peak.c"), "-o", exe],
-                       check=True)
+        if not compile_fma_peak(exe, "-pthread"):
+            return {}
         out = subprocess.run([exe, "1", "2"], capture_output=True, text=True, check=True).stdout
     return {int(t): float(g) for t, g in (line.split() for line in out.strip().splitlines())}
 

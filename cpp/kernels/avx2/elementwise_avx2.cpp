@@ -82,6 +82,7 @@ void walk_rows_tiled(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t 
   for (int k = 0; k < N; ++k) step[k] = l.strides[k][nd - 1] * static_cast<int64_t>(isz[k]);
   char* rows[kTile][N];
   int64_t got = 0;
+  // walk_rows polls each row's n as it is collected: the work of the tile that follows.
   auto flush = [&] {
     for (int64_t j0 = 0; j0 < n; j0 += kTile) {
       const int64_t cnt = std::min(kTile, n - j0);
@@ -90,7 +91,6 @@ void walk_rows_tiled(const Loop& l, const size_t (&isz)[N], int64_t r0, int64_t 
         for (int k = 0; k < N; ++k) q[k] = rows[i][k] + j0 * step[k];
         inner(q, step, cnt);
       }
-      interrupt::poll(got * cnt);
     }
     got = 0;
   };
@@ -115,16 +115,21 @@ bool wants_tiles(const Loop& l, const size_t (&isz)[N], int64_t rows) {
   return false;
 }
 
+// The loop's rows (runs of the last dim); 0 when the space is empty.
+int64_t loop_rows(const Loop& l) {
+  int64_t rows = 1;
+  for (int d = 0; d < l.ndim; ++d) {
+    if (l.shape[d] == 0) return 0;
+    if (d < l.ndim - 1) rows *= l.shape[d];
+  }
+  return rows;
+}
+
 // Walks an N-d loop like the reference: inner(p, step, n) over each run of the last dim.
 // Returns at once for an empty space.
 template <int N, typename Inner>
 void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
-  int64_t rows = 1;
-  for (int d = 0; d < l.ndim; ++d) {
-    if (l.shape[d] == 0) return;
-    if (d < l.ndim - 1) rows *= l.shape[d];
-  }
-  walk_rows<N>(l, isz, 0, rows, inner);
+  if (const int64_t rows = loop_rows(l)) walk_rows<N>(l, isz, 0, rows, inner);
 }
 
 // nd_loop for elementwise kernels, whose inner(p, step, n) does n elements of work: when
@@ -135,11 +140,8 @@ void nd_loop(const Loop& l, const size_t (&isz)[N], Inner inner) {
 template <int N, typename Inner>
 void nd_loop_par(const Loop& l, const size_t (&isz)[N], Inner inner) {
   const int nd = l.ndim;
-  int64_t rows = 1;
-  for (int d = 0; d < nd; ++d) {
-    if (l.shape[d] == 0) return;
-    if (d < nd - 1) rows *= l.shape[d];
-  }
+  const int64_t rows = loop_rows(l);
+  if (rows == 0) return;
   const int64_t n = nd ? l.shape[nd - 1] : 1;
   const bool tiles = wants_tiles<N>(l, isz, rows);
   auto walk = [&](int64_t r0, int64_t r1) {
