@@ -347,7 +347,7 @@ bool cpu_has_avx2_fma() {
 
 // Box-Muller over `nblocks` consecutive 16-blocks.
 void normal_fill_blocks_float(float* data, int64_t nblocks, float mean, float std) {
-  if (!kernels::torch_avx2_build()) {
+  if (!kernels::torch_fused_build()) {
     normal_fill_blocks_float_libm(data, nblocks, mean, std);
     return;
   }
@@ -377,14 +377,14 @@ inline double serial_normal(Generator& g, double mean, double std) {
   if (g.has_cached_normal()) {
     const double cached = g.cached_normal();
     g.clear_cached_normal();
-    return torch_mul_add(kernels::torch_avx2_build(), cached, std, mean);
+    return torch_mul_add(kernels::torch_fused_build(), cached, std, mean);
   }
   const double u1 = uniform01_double(g);
   const double u2 = uniform01_double(g);
   const double r = std::sqrt(-2.0 * std::log1p(-u2));
   const double theta = kTwoPi * u1;
   g.set_cached_normal(r * std::sin(theta));
-  return torch_mul_add(kernels::torch_avx2_build(), r * std::cos(theta), std, mean);
+  return torch_mul_add(kernels::torch_fused_build(), r * std::cos(theta), std, mean);
 }
 
 template <typename T>
@@ -450,7 +450,7 @@ void fill_uniform(float* data, int64_t n, double from, double to, Generator& g) 
     for (int64_t i = 0; i < n; ++i) data[i] = uniform01_float(g);
     return;
   }
-  const bool fused = kernels::torch_avx2_build();
+  const bool fused = kernels::torch_fused_build();
   for (int64_t i = 0; i < n; ++i) {
     const float v = torch_mul_add(fused, uniform01_float(g), range, f);
     data[i] = (v == t) ? f : v;
@@ -464,7 +464,7 @@ void fill_uniform(double* data, int64_t n, double from, double to, Generator& g)
     return;
   }
   const double range = to - from;
-  const bool fused = kernels::torch_avx2_build();
+  const bool fused = kernels::torch_fused_build();
   for (int64_t i = 0; i < n; ++i) {
     const double v = torch_mul_add(fused, uniform01_double(g), range, from);
     data[i] = (v == to) ? from : v;

@@ -1,18 +1,19 @@
 // Runtime dispatch: the kernel table is chosen once, at first use, from the CPU's
-// features and EMBER_CPU (PyTorch's ATEN_CPU_CAPABILITY). The AVX2 functions are only
-// referenced here, never called, unless the CPU has AVX2 and FMA, so the library runs on
-// any x86-64 CPU.
+// features and EMBER_CPU (PyTorch's ATEN_CPU_CAPABILITY). The AVX2 and AVX-512 functions
+// are only referenced here, never called, unless the CPU has the features they were
+// compiled for, so the library runs on any x86-64 CPU.
 #include <cstdlib>
 #include <cstring>
 
 #include "kernels/avx2/avx2.h"
+#include "kernels/avx512/avx512.h"
 #include "kernels/kernels.h"
 
 namespace ember::kernels {
 namespace {
 
 struct Cpu {
-  bool avx2 = false, fma = false;
+  bool avx2 = false, fma = false, avx512 = false;
 };
 
 Cpu detect() {
@@ -22,6 +23,10 @@ Cpu detect() {
   // libgcc also checks that the OS saves the ymm registers (XGETBV) before reporting AVX.
   c.avx2 = __builtin_cpu_supports("avx2");
   c.fma = __builtin_cpu_supports("fma");
+  // The AVX-512 unit is compiled with F, VL, DQ and BW (libgcc checks the zmm and mask
+  // state in XCR0 too).
+  c.avx512 = c.avx2 && c.fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
 #endif
   return c;
 }
@@ -57,19 +62,44 @@ const KernelTable* avx2_table() {
 #endif
 }
 
+// The AVX2 table with the AVX-512 GEMM: the elementwise kernels are bound by memory at the
+// sizes where they matter and stay AVX2.
+const KernelTable* avx512_table() {
+#if defined(__x86_64__)
+  const KernelTable* base = avx2_table();
+  if (!base || !cpu().avx512) return nullptr;
+  static const KernelTable table = [base] {
+    KernelTable t = *base;
+    t.name = "avx512";
+    t.gemm = avx512::gemm;
+    return t;
+  }();
+  return &table;
+#else
+  return nullptr;
+#endif
+}
+
+// EMBER_CPU=reference forces the scalar table, EMBER_CPU=avx2 caps the choice at AVX2;
+// otherwise (unset or any other value) the best table this CPU runs.
 const KernelTable& active() {
   static const KernelTable* table = [] {
     const char* env = ember_cpu_env();
     if (env && std::strcmp(env, "reference") == 0) return &reference();
+    const bool cap_avx2 = env && std::strcmp(env, "avx2") == 0;
+    if (const KernelTable* t = avx512_table(); t && !cap_avx2) return t;
     if (const KernelTable* t = avx2_table()) return t;
     return &reference();
   }();
   return *table;
 }
 
-bool torch_avx2_build() { return &active() == avx2_table(); }
-const char* torch_capability() { return torch_avx2_build() ? "AVX2" : "DEFAULT"; }
+bool torch_fused_build() { return &active() != &reference(); }
+const char* torch_capability() {
+  if (&active() == &reference()) return "DEFAULT";
+  return &active() == avx512_table() ? "AVX512" : "AVX2";
+}
 
-BackendInfo backend_info() { return {active().name, cpu().avx2, cpu().fma, ember_cpu_env()}; }
+BackendInfo backend_info() { return {active().name, cpu().avx2, cpu().fma, cpu().avx512, ember_cpu_env()}; }
 
 }  // namespace ember::kernels

@@ -82,19 +82,28 @@ void pack_a(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc
   }
 }
 
-// Packs rows [p0, p1) of `np` adjacent full micro-panels of row-major B (one 64-byte line
-// per panel row, kc rows in all) in one pass over B's rows: each row's np lines are
-// adjacent in memory, so the DRAM page and the hardware prefetchers serve them together.
-// Panel j goes to dst + j * pstride. Rows up to kc are asked for ahead of the copy.
+// Packs rows [p0, p1) of `np` adjacent full micro-panels of row-major B (NR values, one or
+// two 64-byte lines, per panel row; kc rows in all) in one pass over B's rows: each row's
+// np runs are adjacent in memory, so the DRAM page and the hardware prefetchers serve them
+// together. Panel j goes to dst + j * pstride. Rows up to kc are asked for ahead of the copy.
 template <typename T>
-void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_t kc, int64_t np, int64_t pstride) {
+void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_t kc, int64_t np, int64_t pstride,
+                 int64_t nr) {
   constexpr int64_t L = 64 / sizeof(T);
+  const size_t bytes = static_cast<size_t>(nr) * sizeof(T);
   for (int64_t p = p0; p < p1; ++p) {
     const T* src = b + p * rsb;
     if (p + kPackBAhead < kc)
-      for (int64_t j = 0; j < np; ++j) prefetch_line(src + kPackBAhead * rsb + j * L);
-    for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * L, src + j * L, 64);
+      for (int64_t j = 0; j < np * nr; j += L) prefetch_line(src + kPackBAhead * rsb + j);
+    for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * nr, src + j * nr, bytes);
   }
+}
+
+// Row-major B whose panel rows are whole cache lines (64 or 128 bytes) takes pack_b_rows.
+template <typename T>
+bool line_rows(int64_t csb, int64_t nr) {
+  const int64_t bytes = nr * static_cast<int64_t>(sizeof(T));
+  return csb == 1 && (bytes == 64 || bytes == 128);
 }
 
 // Packs the kc x nc panel of B at `b` into NR-wide micro-panels: dst[panel][p * NR + j].
@@ -103,10 +112,10 @@ template <typename T>
 void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int64_t ne, int64_t nr, PackPanel<T> fast) {
   if (ne == nr && fast && fast(dst, b, rsb, csb, kc)) return;
   if (ne < nr) std::fill(dst, dst + nr * kc, T(0));
-  if (csb == 1 && ne == nr && sizeof(T) * nr == 64) {
-    // Row-major B, one cache line per row: the rows are a page apart when B is wide, where
-    // the hardware prefetchers do not follow, so pack_b_rows asks for them ahead.
-    pack_b_rows(dst, b, rsb, 0, kc, kc, 1, 0);
+  if (ne == nr && line_rows<T>(csb, nr)) {
+    // Row-major B, whole cache lines per row: the rows are a page apart when B is wide,
+    // where the hardware prefetchers do not follow, so pack_b_rows asks for them ahead.
+    pack_b_rows(dst, b, rsb, 0, kc, kc, 1, 0, nr);
   } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
     for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
   } else if (csb == 1) {
@@ -120,12 +129,12 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
 
 // Packs rows [r0, r1) (of a KC step of kc rows) of the np micro-panels of B at `b` into
 // dst, panel j at dst + j * pstride. `ncols` columns of B start at b: the last panel may be
-// partial. Full row-major groups of one-line panels are read row by row (pack_b_rows).
+// partial. Full row-major groups of whole-line panels are read row by row (pack_b_rows).
 template <typename T>
 void pack_b_group(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t r0, int64_t r1, int64_t kc, int64_t np,
                   int64_t ncols, int64_t nr, int64_t pstride, PackPanel<T> fast) {
-  if (csb == 1 && np * nr <= ncols && nr * static_cast<int64_t>(sizeof(T)) == 64) {
-    pack_b_rows<T>(dst, b, rsb, r0, r1, kc, np, pstride);
+  if (np * nr <= ncols && line_rows<T>(csb, nr)) {
+    pack_b_rows<T>(dst, b, rsb, r0, r1, kc, np, pstride, nr);
     return;
   }
   for (int64_t j = 0; j < np; ++j)
@@ -324,7 +333,7 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
   const int64_t pstride = kc_max * NR, gstride = G * pstride;
   T* apack = t_pack_a.get<T>(tiles * MR * kc_max);
   T* bbuf = t_pack_b.get<T>(2 * gstride);
-  const bool line_rows = csb == 1 && NR * static_cast<int64_t>(sizeof(T)) == 64;
+  const bool whole_lines = line_rows<T>(csb, NR);
   // Rows [r0, r1) of group g's micro-panels at KC step pc (kc rows) into dst.
   auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1) {
     const int64_t j0 = g * G, j1 = std::min(npanels, j0 + G);
@@ -343,7 +352,7 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
       // The next group's rows per micro-kernel call: all are packed by this group's end.
       // The transposing packers take 8 rows at a time.
       int64_t chunk = ceil_div(kc, (j1 - j0) * tiles);
-      if (!line_rows) chunk = round_up(chunk, 8);
+      if (!whole_lines) chunk = round_up(chunk, 8);
       int64_t r = 0;
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t ne = std::min(NR, n - j * NR);

@@ -84,6 +84,11 @@ struct Blocking {
 constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080, 264};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
 constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0};
+// AVX-512 (avx512/gemm_avx512.cpp): 12 x 32 float32 and 12 x 16 float64 tiles (24 zmm
+// accumulators). A KC x NR micro-panel of B is KC x 128 bytes for both: 32 KiB at KC =
+// 256, in the 48 KiB L1d of the Zen 5 machine, with the MC x KC block of A in its 1 MiB L2.
+constexpr Blocking kBlockingF32Avx512{12, 32, 256, 240, 4064, 264};
+constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0};
 
 // Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
 constexpr int64_t kSmallMNK = 32 * 32 * 32;

@@ -76,26 +76,32 @@ struct KernelTable {
 };
 
 // The table in use, chosen once (first call) from the CPU and EMBER_CPU:
-// EMBER_CPU=reference forces the scalar table; otherwise AVX2+FMA when the CPU has both.
+// EMBER_CPU=reference forces the scalar table and EMBER_CPU=avx2 the AVX2 one; otherwise
+// AVX-512 when the CPU has F, VL, DQ and BW, else AVX2+FMA when it has both.
 const KernelTable& active();
 // The scalar reference table.
 const KernelTable& reference();
 // The AVX2+FMA table (avx2/: vector kernels, falling back to the reference ones for
 // what they do not cover), or null when this CPU lacks AVX2 or FMA.
 const KernelTable* avx2_table();
+// The AVX2 table with avx512/'s GEMM, or null when this CPU lacks AVX-512 (F, VL, DQ, BW).
+const KernelTable* avx512_table();
 
 // Which build of PyTorch's CPU kernels ember's bit-exact results (random streams,
-// linspace) follow, by torch.backends.cpu.get_cpu_capability()'s names: "AVX2" with the
-// AVX2 table, "DEFAULT" with the reference table (torch, too, runs its baseline build on
-// a CPU without AVX2+FMA, and with ATEN_CPU_CAPABILITY=default). See core/torch_fma.h.
+// linspace) follow, by torch.backends.cpu.get_cpu_capability()'s names: "AVX512" with the
+// AVX-512 table, "AVX2" with the AVX2 table, "DEFAULT" with the reference table (torch,
+// too, runs its baseline build on a CPU without AVX2+FMA, and with
+// ATEN_CPU_CAPABILITY=default). torch's AVX512 and AVX2 builds give the same streams
+// (checked on the Zen 5 machine). See core/torch_fma.h.
 const char* torch_capability();
-// torch_capability() is "AVX2": torch's AVX2 build fuses the multiply-adds it reproduces.
-bool torch_avx2_build();
+// torch_capability() is "AVX2" or "AVX512": those builds of torch fuse the multiply-adds
+// ember reproduces.
+bool torch_fused_build();
 
 // What dispatch saw and chose, for ember.backend_info().
 struct BackendInfo {
   const char* table;       // active().name
-  bool cpu_avx2, cpu_fma;  // CPU features detected
+  bool cpu_avx2, cpu_fma, cpu_avx512;  // CPU features detected (avx512: F, VL, DQ and BW)
   const char* ember_cpu;   // the EMBER_CPU value read at start-up, or null
 };
 BackendInfo backend_info();

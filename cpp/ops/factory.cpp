@@ -94,7 +94,7 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     // start + step * i from the front, end - step * (steps - 1 - i) from the back, fused as
     // torch's AVX2 build computes them or rounded as its baseline build does: its values
     // bit for bit.
-    const bool fused = kernels::torch_avx2_build();
+    const bool fused = kernels::torch_fused_build();
     for (int64_t i = 0; i < steps; ++i)
       p[i] = i < half ? torch_mul_add(fused, step, static_cast<T>(i), s)
                       : torch_mul_add(fused, -step, static_cast<T>(steps - i - 1), e);

@@ -16,15 +16,17 @@ void init_backend(py::module_& m) {
         d["kernels"] = b.table;
         d["cpu_avx2"] = b.cpu_avx2;
         d["cpu_fma"] = b.cpu_fma;
+        d["cpu_avx512"] = b.cpu_avx512;
         d["ember_cpu"] = b.ember_cpu ? py::object(py::str(b.ember_cpu)) : py::object(py::none());
         d["torch_capability"] = kernels::torch_capability();
         d["num_threads"] = parallel::get_num_threads();
         d["cached_bytes"] = Storage::cached_bytes();
         return d;
       },
-      "What the CPU backend chose: the kernel table ('avx2' or 'reference'), the CPU features it "
+      "What the CPU backend chose: the kernel table ('avx512', 'avx2' or 'reference'), the CPU features it "
       "saw, EMBER_CPU, the build of torch's CPU kernels whose bit-exact results (random streams, "
-      "linspace) ember reproduces ('AVX2' or 'DEFAULT'), the thread count and the bytes held by the buffer cache.");
+      "linspace) ember reproduces ('AVX512', 'AVX2' or 'DEFAULT'), the thread count and the bytes held by the "
+      "buffer cache.");
   m.def(
       "set_num_threads",
       [](int n) {

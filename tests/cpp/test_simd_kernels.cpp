@@ -1,4 +1,5 @@
-// SIMD kernel tests: every kernel of the AVX2 table against the reference table on the
+// SIMD kernel tests: every kernel of the AVX2 table (and the AVX-512 table's GEMM, its only
+// kernel of its own) against the reference table on the
 // same inputs, over awkward sizes (1, 7, 8, 9, 15, 16, 17, the micro-tile +-1, 255, 257),
 // contiguous, broadcast, strided and transposed operands, float32 and float64. Both tables
 // run on identical buffers and the whole output buffers are compared, so writes outside the
@@ -477,6 +478,27 @@ TEST(SimdKernels, SumIsAccurateOn1e7Float32) {
 
 // ---------------------------------------------------------------- gemm
 
+// The GEMM tests run once per SIMD table with GEMM kernels of its own: "avx2" (6 x 16 and
+// 6 x 8 tiles) and "avx512" (12 x 32 and 12 x 16), each skipped on a CPU without it.
+const KernelTable* g_gemm_table = nullptr;
+const KernelTable* gemm_table() { return g_gemm_table; }
+class SimdGemm : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    g_gemm_table = GetParam() == "avx512" ? avx512_table() : avx2_table();
+    if (!g_gemm_table) GTEST_SKIP() << "this CPU has no " << GetParam();
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Isa, SimdGemm, ::testing::Values("avx2", "avx512"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+// The table's tile sizes.
+template <typename T>
+blis::Blocking gemm_blocking() {
+  const bool z = gemm_table() == avx512_table();
+  if (std::is_same_v<T, float>) return z ? blis::kBlockingF32Avx512 : blis::kBlockingF32;
+  return z ? blis::kBlockingF64Avx512 : blis::kBlockingF64;
+}
+
 struct Mat {
   bool transposed;  // column-major
   int64_t step;     // every step-th row (or column) of a bigger buffer: x[::2]
@@ -506,7 +528,7 @@ void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, Ad
     table.gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), rsb, csb, cp(C), rsc, csc, d,
                accumulate ? rsc : rsd, accumulate ? csc : csd);
   };
-  run(*simd(), C1);
+  run(*gemm_table(), C1);
   run(reference(), C2);
   const char* add_name[] = {"", " +=", " + bias row", " + bias column", " + D^T"};
   const std::string what = "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" +
@@ -526,7 +548,7 @@ void check_gemm_case(int64_t m, int64_t n, int64_t k, Mat la, Mat lb, Mat lc, Ad
 template <typename T>
 void check_gemm() {
   std::mt19937_64 rng(16);
-  const int64_t MR = blis::kBlockingF32.mr, NR = std::is_same_v<T, float> ? blis::kBlockingF32.nr : blis::kBlockingF64.nr;
+  const int64_t MR = gemm_blocking<T>().mr, NR = gemm_blocking<T>().nr;
   std::vector<int64_t> sizes = {1, 7, 8, 9, 15, 16, 17, MR - 1, MR, MR + 1, NR - 1, NR + 1, 255, 257};
   std::vector<std::array<int64_t, 3>> shapes;
   for (int64_t s : sizes) {
@@ -554,6 +576,15 @@ void check_gemm() {
                                                      {97, 1000, 600}, {264, 300, 300}, {265, 77, 530}}) {
     shapes.push_back(sh);
   }
+  // Bottom-edge tiles of every body the micro-kernel has (AVX2: 2, 4 and 6 rows; AVX-512:
+  // 4, 8 and 12), in the streamed path and in the five loops, beside a right-edge panel
+  // whose second register is partly used.
+  // (Large enough that neither dtype takes the unpacked path; three of the layouts below.)
+  std::vector<std::array<int64_t, 3>> edge_shapes;
+  for (int64_t r : {int64_t{1}, MR / 3 + 1, 2 * MR / 3 + 1, MR - 1}) {
+    edge_shapes.push_back({8 * MR + r, 4 * NR + NR / 2 + 3, 600});
+    edge_shapes.push_back({25 * MR + r, 2 * NR - 1, 600});
+  }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
   struct Combo {
     Mat a, b, c;
@@ -564,58 +595,65 @@ void check_gemm() {
                           {col2, row2, col, Add::None}, {row, row, row2, Add::Full}, {col, row, col, Add::Row}};
   for (const auto& sh : shapes)
     for (const Combo& c : combos) check_gemm_case<T>(sh[0], sh[1], sh[2], c.a, c.b, c.c, c.add, rng);
+  for (const auto& sh : edge_shapes)
+    for (int i : {0, 3, 4}) check_gemm_case<T>(sh[0], sh[1], sh[2], combos[i].a, combos[i].b, combos[i].c, combos[i].add, rng);
 }
-TEST(SimdKernels, GemmFloat32) { REQUIRE_SIMD(); check_gemm<float>(); }
-TEST(SimdKernels, GemmFloat64) { REQUIRE_SIMD(); check_gemm<double>(); }
+TEST_P(SimdGemm, Float32) { check_gemm<float>(); }
+TEST_P(SimdGemm, Float64) { check_gemm<double>(); }
 
-TEST(SimdKernels, GemmNeverReadsCWithoutAccumulate) {
-  REQUIRE_SIMD();
+TEST_P(SimdGemm, NeverReadsCWithoutAccumulate) {
   for (int64_t m : {5, 6, 7, 200}) {
     const int64_t n = 19, k = 11;
     std::vector<float> a(m * k, 1.0f), b(k * n, 2.0f), c(m * n, std::nanf(""));
-    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, nullptr, 0, 0);
+    gemm_table()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, nullptr, 0, 0);
     for (float x : c) ASSERT_EQ(x, 22.0f) << "m=" << m;
     // with a bias row: C = A B + bias, C still not read
     std::vector<float> bias(n, 0.5f);
     std::fill(c.begin(), c.end(), std::nanf(""));
-    simd()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, cp(bias), 0, 1);
+    gemm_table()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, cp(bias), 0, 1);
     for (float x : c) ASSERT_EQ(x, 22.5f) << "m=" << m;
   }
 }
 
-// A tile at C's bottom edge (m_eff <= 4 rows, the micro-kernel's shorter bodies) gives
-// its rows the same bits as a full 6-row tile over the same rows of A: the streamed path
-// (262 = 43 x 6 + 4 rows against 264), the five loops (298 and 302 rows, whose last row
-// block ends in 4 and 2 rows, against 306), float64's five loops (148 against 150), with A
-// read in place and transposed.
+// A tile at C's bottom edge (the micro-kernel's shorter bodies) gives its rows the same
+// bits as a full tile over the same rows of A, with A read in place and transposed. AVX2
+// (6-row tiles, 4- and 2-row bodies): the streamed path (262 = 43 x 6 + 4 and 260 rows
+// against 264), the five loops (298 and 302 rows, whose last row block ends in 4 and 2
+// rows, against 306), float64's five loops (148 and 146 against 150). AVX-512 (12-row
+// tiles, 4- and 8-row bodies): 256 = 21 x 12 + 4 and 260 against 264, 304 and 308 against
+// 312, float64 148 and 152 against 156.
 template <typename T>
 void check_edge_rows(int64_t m_full, std::vector<int64_t> ms, int64_t n, int64_t k, std::mt19937_64& rng) {
   std::vector<T> A = random_vec<T>(rng, m_full * k), B = random_vec<T>(rng, k * n);
   for (bool at : {false, true}) {
     const int64_t rsa = at ? 1 : k, csa = at ? m_full : 1;
     std::vector<T> full(m_full * n);
-    simd()->gemm(dtype_of<T>(), m_full, n, k, cp(A), rsa, csa, cp(B), n, 1, cp(full), n, 1, nullptr, 0, 0);
+    gemm_table()->gemm(dtype_of<T>(), m_full, n, k, cp(A), rsa, csa, cp(B), n, 1, cp(full), n, 1, nullptr, 0, 0);
     for (int64_t m : ms) {
       std::vector<T> c(m * n);
-      simd()->gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), n, 1, cp(c), n, 1, nullptr, 0, 0);
+      gemm_table()->gemm(dtype_of<T>(), m, n, k, cp(A), rsa, csa, cp(B), n, 1, cp(c), n, 1, nullptr, 0, 0);
       const std::string what =
           "gemm " + std::to_string(m) + " rows" + (at ? " At" : "") + " against " + std::to_string(m_full);
       expect_same_bits(c, std::vector<T>(full.begin(), full.begin() + m * n), what);
     }
   }
 }
-TEST(SimdKernels, GemmEdgeRowsMatchFullTiles) {
-  REQUIRE_SIMD();
+TEST_P(SimdGemm, EdgeRowsMatchFullTiles) {
   std::mt19937_64 rng(19);
-  check_edge_rows<float>(264, {262, 260}, 300, 300, rng);
-  check_edge_rows<float>(306, {298, 302}, 70, 600, rng);
-  check_edge_rows<double>(150, {148, 146}, 70, 300, rng);
+  if (gemm_table() == avx512_table()) {
+    check_edge_rows<float>(264, {256, 260}, 300, 300, rng);
+    check_edge_rows<float>(312, {304, 308}, 70, 600, rng);
+    check_edge_rows<double>(156, {148, 152}, 70, 300, rng);
+  } else {
+    check_edge_rows<float>(264, {262, 260}, 300, 300, rng);
+    check_edge_rows<float>(306, {298, 302}, 70, 600, rng);
+    check_edge_rows<double>(150, {148, 146}, 70, 300, rng);
+  }
 }
 
 // ---------------------------------------------------------------- threads
 
-TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
-  REQUIRE_SIMD();
+TEST_P(SimdGemm, ResultsDoNotDependOnThreadCount) {
   std::mt19937_64 rng(17);
   const int64_t m = 300, n = 290, k = 700;
   std::vector<float> A = random_vec<float>(rng, m * k), B = random_vec<float>(rng, k * n);
@@ -639,15 +677,15 @@ TEST(SimdKernels, ResultsDoNotDependOnThreadCount) {
   for (int threads : {1, 2, 3}) {
     ThreadCount tc(threads);
     std::vector<float> C(m * n);
-    simd()->gemm(DType::Float32, m, n, k, cp(A), 1, m, cp(B), n, 1, cp(C), n, 1, nullptr, 0, 0);  // A read transposed
+    gemm_table()->gemm(DType::Float32, m, n, k, cp(A), 1, m, cp(B), n, 1, cp(C), n, 1, nullptr, 0, 0);  // A read transposed
     gemms.push_back(C);
     std::vector<double> Cd(m * n);
-    simd()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, nullptr, 0, 0);
+    gemm_table()->gemm(DType::Float64, m, n, k, cp(Ad), k, 1, cp(Bd), 1, k, cp(Cd), n, 1, nullptr, 0, 0);
     gemms_d.push_back(Cd);
     for (const Shape& sh : shapes) {
       std::mt19937_64 r2(18);
       std::vector<float> a = random_vec<float>(r2, sh.m * sh.k), b = random_vec<float>(r2, sh.k * sh.n), c(sh.m * sh.n);
-      simd()->gemm(DType::Float32, sh.m, sh.n, sh.k, cp(a), sh.at ? 1 : sh.k, sh.at ? sh.m : 1, cp(b), sh.n, 1, cp(c),
+      gemm_table()->gemm(DType::Float32, sh.m, sh.n, sh.k, cp(a), sh.at ? 1 : sh.k, sh.at ? sh.m : 1, cp(b), sh.n, 1, cp(c),
                    sh.n, 1, nullptr, 0, 0);
       more.push_back(c);
     }
@@ -686,9 +724,25 @@ TEST(SimdKernels, DispatchHonoursTheCpu) {
   BackendInfo info = backend_info();
   EXPECT_STREQ(info.table, active().name);
   if (!(info.cpu_avx2 && info.cpu_fma)) EXPECT_EQ(simd(), nullptr);
+  if (!info.cpu_avx512) EXPECT_EQ(avx512_table(), nullptr);
   const char* env = std::getenv("EMBER_CPU");
   if (env && std::string(env) == "reference") EXPECT_EQ(&active(), &reference());
+  else if (avx512_table() && !(env && std::string(env) == "avx2")) EXPECT_EQ(&active(), avx512_table());
   else if (simd()) EXPECT_EQ(&active(), simd());
+  // The AVX-512 table differs from the AVX2 one in its GEMM only, so the elementwise tests
+  // above (run on the AVX2 table) cover it too.
+  if (const KernelTable* z = avx512_table()) {
+    EXPECT_STREQ(z->name, "avx512");
+    EXPECT_EQ(z->unary, simd()->unary);
+    EXPECT_EQ(z->binary, simd()->binary);
+    EXPECT_EQ(z->clamp, simd()->clamp);
+    EXPECT_EQ(z->where, simd()->where);
+    EXPECT_EQ(z->cast_copy, simd()->cast_copy);
+    EXPECT_EQ(z->fill, simd()->fill);
+    EXPECT_EQ(z->reduce, simd()->reduce);
+    EXPECT_EQ(z->arg_reduce, simd()->arg_reduce);
+    EXPECT_NE(z->gemm, simd()->gemm);
+  }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-"""The CPU backend (issue 3): matmul and elementwise results against numpy under both
-EMBER_CPU settings (each in a subprocess, since the kernel table is chosen once at
+"""The CPU backend (issue 3): matmul and elementwise results against numpy under each
+EMBER_CPU setting (unset: the best table the CPU runs; avx2; reference; each in a subprocess, since the kernel table is chosen once at
 start-up), backend_info, and set_num_threads/get_num_threads. No timing here: see bench/."""
 
 import json
@@ -30,7 +30,9 @@ CHECKS = textwrap.dedent(
         return float(np.max(np.abs(got - want) / scale)) if want.size else 0.0
 
     shapes = [(1, 1, 1), (7, 8, 9), (6, 16, 17), (5, 15, 7), (100, 3, 32), (100, 32, 1),
-              (255, 257, 17), (130, 300, 150), (64, 520, 70)]
+              (255, 257, 17), (130, 300, 150), (64, 520, 70),
+              # the streamed path and the five loops, with edge tiles of every kind
+              (201, 300, 451), (301, 600, 83)]
     for dt in (np.float32, np.float64):
         for threads in (1, 2):
             ember.set_num_threads(threads)
@@ -93,7 +95,7 @@ def run_script(script, ember_cpu=None, aten_cpu_capability=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module", params=[None, "reference"], ids=["default", "reference"])
+@pytest.fixture(scope="module", params=[None, "avx2", "reference"], ids=["default", "avx2", "reference"])
 def report(request):
     return request.param, run_script(CHECKS, ember_cpu=request.param)
 
@@ -105,7 +107,10 @@ def test_backend_info_reports_the_table(report):
         assert info["kernels"] == "reference"
         assert info["ember_cpu"] == "reference"
     else:
-        assert info["kernels"] == ("avx2" if info["cpu_avx2"] and info["cpu_fma"] else "reference")
+        avx2 = info["cpu_avx2"] and info["cpu_fma"]
+        best = "avx512" if info["cpu_avx512"] and ember_cpu is None else "avx2" if avx2 else "reference"
+        assert info["kernels"] == best
+        assert not info["cpu_avx512"] or avx2
     assert info["num_threads"] >= 1
 
 
@@ -201,17 +206,22 @@ STREAMS = textwrap.dedent(
 
 
 def test_random_streams_and_linspace_follow_torchs_kernels():
-    # torch's float32 randn (n >= 16) and linspace differ between its AVX2 and its
-    # baseline build; ember reproduces the one torch runs on the same CPU: with its AVX2
-    # kernels the AVX2 build's, with the reference kernels (EMBER_CPU=reference, or a CPU
-    # without AVX2, where torch runs its baseline build too) the baseline build's.
+    # torch's float32 randn (n >= 16) and linspace differ between its AVX2 (or AVX512) and
+    # its baseline build; ember reproduces the one torch runs on the same CPU: with its
+    # AVX2 or AVX-512 kernels the AVX2/AVX512 build's (the two give the same streams), with
+    # the reference kernels (EMBER_CPU=reference, or a CPU without AVX2, where torch runs
+    # its baseline build too) the baseline build's. EMBER_CPU=avx2 pairs with
+    # ATEN_CPU_CAPABILITY=avx2.
     native = run_script(STREAMS)
+    capped = run_script(STREAMS, ember_cpu="avx2", aten_cpu_capability="avx2")
     baseline = run_script(STREAMS, ember_cpu="reference", aten_cpu_capability="default")
     assert baseline["kernels"] == "reference" and baseline["stream"] == baseline["torch"] == "DEFAULT"
-    assert native["stream"] == ("AVX2" if native["kernels"] == "avx2" else "DEFAULT")
-    assert native["stream"] == native["torch"]
-    assert not native["mismatches"], native["mismatches"]
+    names = {"avx512": "AVX512", "avx2": "AVX2", "reference": "DEFAULT"}
+    for r in (native, capped):
+        assert r["stream"] == names[r["kernels"]]
+        assert r["stream"] == r["torch"]
+        assert not r["mismatches"], r["mismatches"]
     assert not baseline["mismatches"], baseline["mismatches"]
-    if native["stream"] == "AVX2":  # the two builds really differ, so each check above can fail
+    if native["stream"] != "DEFAULT":  # the two builds really differ, so each check above can fail
         assert native["randn100"] != baseline["randn100"]
         assert native["linspace"] != baseline["linspace"]

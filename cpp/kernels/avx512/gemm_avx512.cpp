@@ -1,0 +1,343 @@
+// AVX-512 GEMM: the 12x32 (float32) and 12x16 (float64) micro-kernels for the five loops
+// of gemm.cpp, their unpacked twins and packers. Compiled with -mavx512f -mavx512vl
+// -mavx512dq -mavx512bw -mfma; products small enough for the AVX2 small path still take it.
+//
+// The tile: 12 rows of two zmm registers each, 24 accumulators (of 32 registers), two
+// loads of B and twelve broadcasts of A per k step for 24 FMAs. Partial widths are masked
+// loads and stores (one k-mask per register), so an edge tile costs no more than a full
+// one; bottom edges of at most 4 or 8 rows run a 4- or 8-row body with the same FMAs per
+// element in the same order.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/avx2/avx2.h"
+#include "kernels/avx2/transpose.h"
+#include "kernels/avx512/avx512.h"
+#include "kernels/gemm.h"
+
+namespace ember::kernels::avx512 {
+namespace {
+using namespace simd_transpose;
+
+// One zmm register of T, and the operations the kernels need.
+template <typename T>
+struct Vec;
+
+template <>
+struct Vec<float> {
+  using R = __m512;
+  using M = __mmask16;
+  static constexpr int W = 16;
+  static R zero() { return _mm512_setzero_ps(); }
+  static R load(const float* p) { return _mm512_load_ps(p); }
+  static R loadu(const float* p) { return _mm512_loadu_ps(p); }
+  static void storeu(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static R bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static M mask(int64_t n) {  // first n lanes on (n may be <= 0 or >= W)
+    return n >= W ? M(0xFFFF) : n <= 0 ? M(0) : M((1u << n) - 1);
+  }
+  static R maskload(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void maskstore(float* p, M m, R v) { _mm512_mask_storeu_ps(p, m, v); }
+};
+
+template <>
+struct Vec<double> {
+  using R = __m512d;
+  using M = __mmask8;
+  static constexpr int W = 8;
+  static R zero() { return _mm512_setzero_pd(); }
+  static R load(const double* p) { return _mm512_load_pd(p); }
+  static R loadu(const double* p) { return _mm512_loadu_pd(p); }
+  static void storeu(double* p, R v) { _mm512_storeu_pd(p, v); }
+  static R bcast(const double* p) { return _mm512_set1_pd(*p); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static M mask(int64_t n) { return n >= W ? M(0xFF) : n <= 0 ? M(0) : M((1u << n) - 1); }
+  static R maskload(const double* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
+  static void maskstore(double* p, M m, R v) { _mm512_mask_storeu_pd(p, m, v); }
+};
+
+constexpr int MR = 12;
+
+// Asks for the cache line at p (asm volatile: GCC 12 drops some __builtin_prefetch calls).
+inline void prefetch_line(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
+// The m_eff rows of a C tile (2 W values, two or three lines each; only the tile's own
+// elements, since a line of another thread's C would be taken from it).
+template <typename T>
+inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne) {
+  if (csc != 1) return;
+  constexpr int64_t L = 64 / sizeof(T);
+  for (int64_t i = 0; i < me; ++i) {
+    const T* ci = c + i * rsc;
+    prefetch_line(ci);
+    if (ne > L) prefetch_line(ci + L);
+    prefetch_line(ci + ne - 1);
+  }
+}
+
+// Writes the first m_eff (<= R) rows and n_eff columns of the accumulators to C: C = tile,
+// or C = D + tile (gemm.h's D: C itself, a bias row with rsd = 0, a bias column with
+// csd = 0, or any matrix not overlapping C). Inlined into the kernel body, so the
+// accumulators stay in registers.
+template <typename T, int R>
+[[gnu::always_inline]] inline void store_rows(const typename Vec<T>::R (&acc)[R][2], T* c, int64_t rsc, int64_t csc,
+                                              int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  using V = Vec<T>;
+  constexpr int W = V::W, NR = 2 * W;
+  if (csc == 1 && (!d || csd <= 1)) {
+    const typename V::M m0 = V::mask(ne), m1 = V::mask(ne - W);
+    const bool full = ne == NR;
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i) {
+      if (i >= me) break;
+      typename V::R r0 = acc[i][0], r1 = acc[i][1];
+      T* ci = c + i * rsc;
+      if (d && csd == 1) {
+        const T* di = d + i * rsd;
+        r0 = V::add(full ? V::loadu(di) : V::maskload(di, m0), r0);
+        r1 = V::add(full ? V::loadu(di + W) : V::maskload(di + W, m1), r1);
+      } else if (d) {  // csd == 0: one value of D per row
+        const typename V::R v = V::bcast(d + i * rsd);
+        r0 = V::add(v, r0);
+        r1 = V::add(v, r1);
+      }
+      if (full) {
+        V::storeu(ci, r0);
+        V::storeu(ci + W, r1);
+      } else {
+        V::maskstore(ci, m0, r0);
+        V::maskstore(ci + W, m1, r1);
+      }
+    }
+    return;
+  }
+  alignas(64) T tile[R * NR];  // strided C or D: spill the tile, then scatter
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) {
+    V::storeu(tile + i * NR, acc[i][0]);
+    V::storeu(tile + i * NR + W, acc[i][1]);
+  }
+  for (int64_t i = 0; i < me; ++i)
+    for (int64_t j = 0; j < ne; ++j) {
+      const T t = tile[i * NR + j];
+      c[i * rsc + j * csc] = d ? d[i * rsd + j * csd] + t : t;
+    }
+}
+
+// The packed micro-kernel's body on the first R rows of the micro-panel (m_eff <= R).
+template <typename T, int R>
+[[gnu::always_inline]] inline void ukr_body(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
+                                            int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  using V = Vec<T>;
+  constexpr int W = V::W, NR = 2 * W;
+  typename V::R acc[R][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = V::zero();
+  prefetch_tile(c, rsc, csc, me, ne);
+  if (d && d != c && rsd != 0) prefetch_tile(d, rsd, csd, me, ne);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < k; ++p) {
+    const typename V::R b0 = V::load(b), b1 = V::load(b + W);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i) {
+      const typename V::R av = V::bcast(a + i);
+      acc[i][0] = V::fma(av, b0, acc[i][0]);
+      acc[i][1] = V::fma(av, b1, acc[i][1]);
+    }
+    a += MR;
+    b += NR;
+  }
+  store_rows<T, R>(acc, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+template <typename T, int R>
+[[gnu::noinline]] void ukr_edge(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me,
+                                int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  ukr_body<T, R>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+// The micro-kernel (contract in gemm.h; packed panels 64-byte aligned here).
+template <typename T>
+void ukr_12x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
+               const T* d, int64_t rsd, int64_t csd) {
+  if (me <= 4) return ukr_edge<T, 4>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 8) return ukr_edge<T, 8>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  ukr_body<T, MR>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+// Rows of B the unpacked micro-kernel asks for ahead of the one it reads.
+constexpr int64_t kSupBAhead = 8;
+
+// The unpacked micro-kernel (contract in gemm.h) on R rows: A broadcast from its rows in
+// place (rows past m_eff repeat row m_eff - 1, so only valid memory is read; their
+// results are not stored), B read as rows of 2 W values at stride ldb.
+template <typename T, int R, bool PrefetchB>
+[[gnu::noinline]] void sukr_body(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+                                 int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
+                                 int64_t csd) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  int64_t off[R];
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) off[i] = std::min<int64_t>(i, me - 1) * rsa;
+  typename V::R acc[R][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = V::zero();
+  prefetch_tile(c, rsc, csc, me, ne);
+  auto step = [&] {
+    const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i) {
+      const typename V::R av = V::bcast(a + off[i]);
+      acc[i][0] = V::fma(av, b0, acc[i][0]);
+      acc[i][1] = V::fma(av, b1, acc[i][1]);
+    }
+    a += csa;
+    b += ldb;
+  };
+  int64_t p = 0;
+  if (PrefetchB) {
+    // Never past B's last row: the memory after B may be another thread's C.
+    for (; p + kSupBAhead < k; ++p) {
+      prefetch_line(b + kSupBAhead * ldb);
+      prefetch_line(b + kSupBAhead * ldb + 2 * W - 1);
+      step();
+    }
+  }
+#pragma GCC unroll 2
+  for (; p < k; ++p) step();
+  store_rows<T, R>(acc, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+template <typename T>
+void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
+                int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  const bool pf = ldb > 2 * Vec<T>::W;
+  if (me <= 4)
+    return pf ? sukr_body<T, 4, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+              : sukr_body<T, 4, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 8)
+    return pf ? sukr_body<T, 8, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+              : sukr_body<T, 8, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  return pf ? sukr_body<T, MR, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+            : sukr_body<T, MR, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+// ---- Packing full micro-panels (contract in gemm.h), with the AVX2 register transposes:
+// A's 12 rows as three groups of 4, B's 2 W columns as groups of 8 (float) or 4 (double).
+
+// 8 steps of k of rows 4g..4g+3 (g < 3) of a row-major A -> dst[p * 12 + i].
+inline void pack_a_block(float* dst, const float* a, int64_t rsa) {
+  for (int g = 0; g < 3; ++g) {
+    const float* r = a + 4 * g * rsa;
+    __m256 s[4];
+    transpose4x8(_mm256_loadu_ps(r), _mm256_loadu_ps(r + rsa), _mm256_loadu_ps(r + 2 * rsa),
+                 _mm256_loadu_ps(r + 3 * rsa), s);
+    for (int j = 0; j < 4; ++j) {
+      _mm_storeu_ps(dst + j * MR + 4 * g, _mm256_castps256_ps128(s[j]));
+      _mm_storeu_ps(dst + (j + 4) * MR + 4 * g, _mm256_extractf128_ps(s[j], 1));
+    }
+  }
+}
+// 4 steps of k.
+inline void pack_a_block(double* dst, const double* a, int64_t rsa) {
+  for (int g = 0; g < 3; ++g) {
+    const double* r = a + 4 * g * rsa;
+    __m256d r0 = _mm256_loadu_pd(r), r1 = _mm256_loadu_pd(r + rsa), r2 = _mm256_loadu_pd(r + 2 * rsa),
+            r3 = _mm256_loadu_pd(r + 3 * rsa);
+    transpose4(r0, r1, r2, r3);
+    _mm256_storeu_pd(dst + 4 * g, r0);
+    _mm256_storeu_pd(dst + MR + 4 * g, r1);
+    _mm256_storeu_pd(dst + 2 * MR + 4 * g, r2);
+    _mm256_storeu_pd(dst + 3 * MR + 4 * g, r3);
+  }
+}
+constexpr int64_t a_block_steps(float*) { return 8; }
+constexpr int64_t a_block_steps(double*) { return 4; }
+
+// Twelve contiguous values (one column of A^T) -> dst.
+inline void copy12(float* dst, const float* s) { _mm512_mask_storeu_ps(dst, 0x0FFF, _mm512_maskz_loadu_ps(0x0FFF, s)); }
+inline void copy12(double* dst, const double* s) {
+  _mm512_storeu_pd(dst, _mm512_loadu_pd(s));
+  _mm256_storeu_pd(dst + 8, _mm256_loadu_pd(s + 8));
+}
+
+// A, 12 rows: row-major rows in blocks of k steps, or a column-major A (A^T) column by column.
+template <typename T>
+bool pack_a_12(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
+  const int64_t S = a_block_steps(static_cast<T*>(nullptr));
+  int64_t p = 0;
+  if (csa == 1) {
+    for (; p + S <= kc; p += S, dst += S * MR) pack_a_block(dst, a + p, rsa);
+    for (; p < kc; ++p, dst += MR)
+      for (int i = 0; i < MR; ++i) dst[i] = a[i * rsa + p];
+    return true;
+  }
+  if (rsa == 1) {
+    for (; p < kc; ++p, dst += MR) copy12(dst, a + p * csa);
+    return true;
+  }
+  return false;
+}
+
+// 8 columns of a column-major B, 8 steps of k -> 8 rows of the packed panel (row stride NR).
+inline void pack_b_block(float* dst, const float* b, int64_t csb, int64_t nr) {
+  __m256 r[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + j * csb);
+  transpose8(r);
+  for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + q * nr, r[q]);
+}
+// 4 columns, 4 steps of k.
+inline void pack_b_block(double* dst, const double* b, int64_t csb, int64_t nr) {
+  __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + csb), r2 = _mm256_loadu_pd(b + 2 * csb),
+          r3 = _mm256_loadu_pd(b + 3 * csb);
+  transpose4(r0, r1, r2, r3);
+  _mm256_store_pd(dst, r0);
+  _mm256_store_pd(dst + nr, r1);
+  _mm256_store_pd(dst + 2 * nr, r2);
+  _mm256_store_pd(dst + 3 * nr, r3);
+}
+
+// B, 2 W columns: only column-major B (each column read along k); row-major B is a copy of
+// contiguous rows, done by gemm.cpp.
+template <typename T>
+bool pack_b_2w(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc) {
+  constexpr int NR = 2 * Vec<T>::W, S = 32 / sizeof(T);  // S x S blocks
+  if (rsb != 1) return false;
+  int64_t p = 0;
+  for (; p + S <= kc; p += S)
+    for (int h = 0; h < NR / S; ++h) pack_b_block(dst + p * NR + S * h, b + S * h * csb + p, csb, NR);
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
+  return true;
+}
+
+}  // namespace
+
+void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
+          int64_t rsb, int64_t csb, char* c, int64_t rsc, int64_t csc, const char* d, int64_t rsd, int64_t csd) {
+  if (m <= 0 || n <= 0) return;
+  const bool accumulate = d == c && rsd == rsc && csd == csc;
+  // Other dtypes, no product (C = D or 0) and small products: the AVX2 table's gemm, which
+  // passes the first two on to the reference and runs the third unpacked.
+  if ((dt != DType::Float32 && dt != DType::Float64) || k <= 0 || (m * n * k < blis::kSmallMNK && (!d || accumulate))) {
+    avx2::gemm(dt, m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
+    return;
+  }
+  if (dt == DType::Float32) {
+    static const blis::Kernels<float> kr{blis::kBlockingF32Avx512, &ukr_12x2w<float>, &sukr_12x2w<float>,
+                                         &pack_a_12<float>, &pack_b_2w<float>};
+    blis::gemm_f32(kr, m, n, k, reinterpret_cast<const float*>(a), rsa, csa, reinterpret_cast<const float*>(b), rsb,
+                   csb, reinterpret_cast<float*>(c), rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
+  } else {
+    static const blis::Kernels<double> kr{blis::kBlockingF64Avx512, &ukr_12x2w<double>, &sukr_12x2w<double>,
+                                          &pack_a_12<double>, &pack_b_2w<double>};
+    blis::gemm_f64(kr, m, n, k, reinterpret_cast<const double*>(a), rsa, csa, reinterpret_cast<const double*>(b),
+                   rsb, csb, reinterpret_cast<double*>(c), rsc, csc, reinterpret_cast<const double*>(d), rsd, csd);
+  }
+}
+
+}  // namespace ember::kernels::avx512
