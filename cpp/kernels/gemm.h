@@ -85,9 +85,16 @@ constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080, 264};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
 constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0};
 // AVX-512 (avx512/gemm_avx512.cpp): 12 x 32 float32 and 12 x 16 float64 tiles (24 zmm
-// accumulators). A KC x NR micro-panel of B is KC x 128 bytes for both: 32 KiB at KC =
-// 256, in the 48 KiB L1d of the Zen 5 machine, with the MC x KC block of A in its 1 MiB L2.
-constexpr Blocking kBlockingF32Avx512{12, 32, 256, 240, 4064, 264};
+// accumulators). A KC x NR micro-panel of B is KC x 128 bytes for both. On the Zen 5
+// machine (48 KiB L1d, 1 MiB L2 per core) float32 ran best at KC = 512 and MC = 480 (a
+// 64 KiB B micro-panel streamed from L2 beside a 960 KiB A block), though within the
+// noise of KC = 512, MC = 240: 512^3 / 1024^3 / 2048^3 against numpy in the same process,
+// three alternating runs each, 1 thread: KC 256 MC 240 0.96-0.98 / 0.98-1.02 / 0.97-0.98,
+// KC 512 MC 480 0.95-0.98 / 0.99-1.03 / 0.99-1.00, KC 384 MC 480 0.97-0.99 / 1.00-1.02 /
+// 0.94-0.95, KC 192 up to 8% slower at 2048^3. Asking for B's rows 8 or 16 k steps ahead
+// in the micro-kernel gained nothing. float64 keeps the AVX2 table's KC = 256 (not
+// measured here).
+constexpr Blocking kBlockingF32Avx512{12, 32, 512, 480, 4064, 264};
 constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0};
 
 // Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
