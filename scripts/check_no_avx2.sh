@@ -2,9 +2,9 @@
 # ember on an x86-64 CPU without AVX2. QEMU's user-mode emulator plays a Nehalem (SSE4.2,
 # no AVX), where any AVX instruction on the path dies with SIGILL. Under it, on the
 # installed ember:
-#   0. (no emulation) the AVX2 objects define no weak code: the linker keeps one copy of each
-#      inline function for the whole library, and an AVX2-compiled copy would run AVX2
-#      instructions from baseline code;
+#   0. (no emulation) the AVX2 and AVX-512 objects define no weak code: the linker keeps one
+#      copy of each inline function for the whole library, and an AVX2- or AVX-512-compiled
+#      copy would run those instructions from baseline (or AVX2) code;
 #   1. a probe built with -mavx2 -mfma must die with SIGILL, or the checks below prove nothing;
 #   2. backend_info() reports no AVX2, the reference kernels and torch's DEFAULT build;
 #   3. the C++ suite (the ctest binary given as $1), without the Interrupt tests, which wait
@@ -21,14 +21,14 @@ py=$(python -c "import sys; print(sys.executable)")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-mapfile -t objs < <(find "$(dirname "$tests_bin")" -path '*/kernels/avx2/*.o')
+mapfile -t objs < <(find "$(dirname "$tests_bin")" \( -path '*/kernels/avx2/*.o' -o -path '*/kernels/avx512/*.o' \))
 if [ ${#objs[@]} -eq 0 ]; then
-  echo "check_no_avx2: no AVX2 object files next to $tests_bin" >&2
+  echo "check_no_avx2: no AVX2 or AVX-512 object files next to $tests_bin" >&2
   exit 1
 fi
 weak=$(nm -C --defined-only "${objs[@]}" | awk '$2 == "W"' || true)
 if [ -n "$weak" ]; then
-  echo "check_no_avx2: weak (inline) functions compiled for AVX2, which the linker may keep for baseline callers:" >&2
+  echo "check_no_avx2: weak (inline) functions compiled for AVX2 or AVX-512, which the linker may keep for other callers:" >&2
   echo "$weak" >&2
   exit 1
 fi
