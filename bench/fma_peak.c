@@ -67,7 +67,7 @@ __attribute__((target("avx512f"))) static void* run512(void* arg) {
   return NULL;
 }
 
-/* The widest FMA this CPU runs: its loop, the FLOP per instruction, and its name. */
+/* Whether the CPU runs 512-bit FMAs: the index into runs[] and isa_names[]. */
 static int wide(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") != 0;
@@ -83,18 +83,19 @@ double fma_gflops(long iters) {
 }
 
 int main(int argc, char** argv) {
+  const int w = wide();
   for (int arg = 1; arg < (argc > 1 ? argc : 2); ++arg) {
     int threads = argc > 1 ? atoi(argv[arg]) : 1;
     double best = 0;
     for (int rep = 0; rep < 7; ++rep) {
       pthread_t tid[64];
       double t0 = now();
-      for (int t = 0; t < threads; ++t) pthread_create(&tid[t], NULL, runs[wide()], NULL);
+      for (int t = 0; t < threads; ++t) pthread_create(&tid[t], NULL, runs[w], NULL);
       for (int t = 0; t < threads; ++t) pthread_join(tid[t], NULL);
-      double gflops = threads * ITERS * 12.0 * (wide() ? 32.0 : 16.0) / (now() - t0) / 1e9;
+      double gflops = threads * ITERS * 12.0 * (w ? 32.0 : 16.0) / (now() - t0) / 1e9;
       if (gflops > best) best = gflops;
     }
-    printf("%d %.1f %s\n", threads, best, isa_names[wide()]);
+    printf("%d %.1f %s\n", threads, best, isa_names[w]);
   }
   return 0;
 }

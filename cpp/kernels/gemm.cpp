@@ -9,6 +9,7 @@
 
 #include "core/interrupt.h"
 #include "core/parallel.h"
+#include "kernels/prefetch.h"
 
 namespace ember::kernels::blis {
 namespace {
@@ -22,18 +23,6 @@ inline void cpu_relax() {
 #endif
 }
 
-// Asks for the cache line at p (asm volatile: GCC 12 drops some __builtin_prefetch calls).
-inline void prefetch_line(const void* p) {
-#if defined(__x86_64__) || defined(__i386__)
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-#endif
-}
-// Asks for the cache line at p into L2 (and not L1, where the data in use stays).
-inline void prefetch_l2(const void* p) {
-#if defined(__x86_64__) || defined(__i386__)
-  asm volatile("prefetcht1 %0" : : "m"(*static_cast<const char*>(p)));
-#endif
-}
 // Rows of B that pack_b_panel asks for ahead of the row it copies.
 constexpr int64_t kPackBAhead = 16;
 // B micro-panels packed together (one claim flag per group): for row-major B, a group
@@ -94,7 +83,7 @@ void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_
   for (int64_t p = p0; p < p1; ++p) {
     const T* src = b + p * rsb;
     if (p + kPackBAhead < kc)
-      for (int64_t j = 0; j < np * nr; j += L) prefetch_line(src + kPackBAhead * rsb + j);
+      for (int64_t j = 0; j < np * nr; j += L) prefetch::line(src + kPackBAhead * rsb + j);
     for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * nr, src + j * nr, bytes);
   }
 }
@@ -283,7 +272,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         int64_t line = 0;
         for (int64_t i0 = 0; i0 < mc; i0 += MR) {
           if (next)
-            for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch_l2(next + 64 * line);
+            for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch::l2(next + 64 * line);
           T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
           const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, ic + i0, jc + j0);
           kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, mc - i0), ne, ad.p, ad.rs, ad.cs);

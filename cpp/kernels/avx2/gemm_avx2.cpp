@@ -7,6 +7,7 @@
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/transpose.h"
 #include "kernels/gemm.h"
+#include "kernels/prefetch.h"
 
 namespace ember::kernels::avx2 {
 namespace {
@@ -134,16 +135,14 @@ template <typename T>
 
 // Starts loading the m_eff rows of a C tile (two cache lines each) into L1, so the
 // stores or the C += at the end of a micro-kernel do not wait on L2/L3 or memory.
-// (asm volatile: GCC 12 drops __builtin_prefetch here.)
-inline void prefetch_line(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
 // Only the tile's own m_eff x n_eff elements: a line of another thread's C would be taken
 // from it.
 template <typename T>
 inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne) {
   if (csc != 1) return;
   for (int64_t i = 0; i < me; ++i) {
-    prefetch_line(c + i * rsc);
-    prefetch_line(c + i * rsc + ne - 1);
+    prefetch::line(c + i * rsc);
+    prefetch::line(c + i * rsc + ne - 1);
   }
 }
 
@@ -237,7 +236,7 @@ inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
     // Never past B's last row: the memory after B may be another thread's C.
 #pragma GCC unroll 2
     for (; p + kSupBAhead < k; ++p) {
-      prefetch_line(b + kSupBAhead * ldb);
+      prefetch::line(b + kSupBAhead * ldb);
       step();
     }
   }
@@ -339,38 +338,6 @@ bool pack_a_6(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
   return false;
 }
 
-// W columns of a column-major B (columns csb apart), W steps of k -> W rows of the packed
-// panel (row stride 2 W), 32-byte aligned.
-inline void pack_b_block(float* dst, const float* b, int64_t csb) {
-  __m256 r[8];
-  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + j * csb);
-  transpose8(r);
-  for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + q * 16, r[q]);
-}
-inline void pack_b_block(double* dst, const double* b, int64_t csb) {
-  __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + csb), r2 = _mm256_loadu_pd(b + 2 * csb),
-          r3 = _mm256_loadu_pd(b + 3 * csb);
-  transpose4(r0, r1, r2, r3);
-  _mm256_store_pd(dst, r0);
-  _mm256_store_pd(dst + 8, r1);
-  _mm256_store_pd(dst + 16, r2);
-  _mm256_store_pd(dst + 24, r3);
-}
-
-// B, 2 W columns: only column-major B (each column read along k); row-major B is a copy of
-// 64-byte rows, done by gemm.cpp.
-template <typename T>
-bool pack_b_2w(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc) {
-  constexpr int W = Vec<T>::W, NR = 2 * W;
-  if (rsb != 1) return false;
-  int64_t p = 0;
-  for (; p + W <= kc; p += W)
-    for (int h = 0; h < 2; ++h) pack_b_block(dst + p * NR + W * h, b + W * h * csb + p, csb);
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
-  return true;
-}
-
 // Small products (m n k < kSmallMNK): no packing. Returns false when the layout has no
 // small path here (the caller then packs).
 template <typename T>
@@ -453,14 +420,15 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_6<float>,
-                                         &pack_b_2w<float>};
+                                         &pack_b_cols<float, blis::kBlockingF32.nr>};
     blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
     auto C = reinterpret_cast<double*>(c);
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>,
-                                           &pack_a_6<double>, &pack_b_2w<double>};
+                                           &pack_a_6<double>,
+                                           &pack_b_cols<double, blis::kBlockingF64.nr>};
     blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const double*>(d), rsd,
                    csd);
   }

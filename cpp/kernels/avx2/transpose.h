@@ -1,10 +1,13 @@
-// Register transposes shared by the AVX2 and AVX-512 packers. Each translation unit that
+// Register transposes shared by the AVX2 and AVX-512 packers, and the column-major B
+// packer built on them. Each translation unit that
 // includes this compiles its own copy with its own -m flags, so the functions have
 // internal linkage: one inline definition shared across the units could be linked with
 // the AVX-512 unit's (EVEX-encoded) copy and then run on a CPU without AVX-512.
 #pragma once
 
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace ember::kernels::simd_transpose {
 namespace {
@@ -39,6 +42,41 @@ inline void transpose4(__m256d& r0, __m256d& r1, __m256d& r2, __m256d& r3) {
   r1 = _mm256_permute2f128_pd(a1, a3, 0x20);
   r2 = _mm256_permute2f128_pd(a0, a2, 0x31);
   r3 = _mm256_permute2f128_pd(a1, a3, 0x31);
+}
+
+// 8 columns of a column-major B (columns csb apart), 8 steps of k -> 8 rows of a packed
+// panel (row stride nr, 32-byte aligned).
+inline void pack_b_block(float* dst, const float* b, int64_t csb, int64_t nr) {
+  __m256 r[8];
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + j * csb);
+  transpose8(r);
+  for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + q * nr, r[q]);
+}
+// 4 columns, 4 steps of k.
+inline void pack_b_block(double* dst, const double* b, int64_t csb, int64_t nr) {
+  __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + csb), r2 = _mm256_loadu_pd(b + 2 * csb),
+          r3 = _mm256_loadu_pd(b + 3 * csb);
+  transpose4(r0, r1, r2, r3);
+  _mm256_store_pd(dst, r0);
+  _mm256_store_pd(dst + nr, r1);
+  _mm256_store_pd(dst + 2 * nr, r2);
+  _mm256_store_pd(dst + 3 * nr, r3);
+}
+
+// The ISA packer for B's micro-panels of NR columns (gemm.h's PackPanel): column-major B
+// only, each column read along k in S x S register blocks (S = 8 floats or 4 doubles);
+// row-major B is a copy of contiguous rows, done by gemm.cpp.
+template <typename T, int NR>
+bool pack_b_cols(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc) {
+  constexpr int S = 32 / sizeof(T);
+  static_assert(NR % S == 0);
+  if (rsb != 1) return false;
+  int64_t p = 0;
+  for (; p + S <= kc; p += S)
+    for (int h = 0; h < NR / S; ++h) pack_b_block(dst + p * NR + S * h, b + S * h * csb + p, csb, NR);
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
+  return true;
 }
 
 }  // namespace

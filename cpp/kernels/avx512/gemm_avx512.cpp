@@ -15,6 +15,7 @@
 #include "kernels/avx2/transpose.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/gemm.h"
+#include "kernels/prefetch.h"
 
 namespace ember::kernels::avx512 {
 namespace {
@@ -62,8 +63,6 @@ struct Vec<double> {
 
 constexpr int MR = 12;
 
-// Asks for the cache line at p (asm volatile: GCC 12 drops some __builtin_prefetch calls).
-inline void prefetch_line(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
 // The m_eff rows of a C tile (2 W values, two or three lines each; only the tile's own
 // elements, since a line of another thread's C would be taken from it).
 template <typename T>
@@ -72,9 +71,9 @@ inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int6
   constexpr int64_t L = 64 / sizeof(T);
   for (int64_t i = 0; i < me; ++i) {
     const T* ci = c + i * rsc;
-    prefetch_line(ci);
-    if (ne > L) prefetch_line(ci + L);
-    prefetch_line(ci + ne - 1);
+    prefetch::line(ci);
+    if (ne > L) prefetch::line(ci + L);
+    prefetch::line(ci + ne - 1);
   }
 }
 
@@ -202,8 +201,8 @@ template <typename T, int R, bool PrefetchB>
   if (PrefetchB) {
     // Never past B's last row: the memory after B may be another thread's C.
     for (; p + kSupBAhead < k; ++p) {
-      prefetch_line(b + kSupBAhead * ldb);
-      prefetch_line(b + kSupBAhead * ldb + 2 * W - 1);
+      prefetch::line(b + kSupBAhead * ldb);
+      prefetch::line(b + kSupBAhead * ldb + 2 * W - 1);
       step();
     }
   }
@@ -227,7 +226,7 @@ void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int
 }
 
 // ---- Packing full micro-panels (contract in gemm.h), with the AVX2 register transposes:
-// A's 12 rows as three groups of 4, B's 2 W columns as groups of 8 (float) or 4 (double).
+// A's 12 rows as three groups of 4; B's columns by avx2/transpose.h's pack_b_cols.
 
 // 8 steps of k of rows 4g..4g+3 (g < 3) of a row-major A -> dst[p * 12 + i].
 inline void pack_a_block(float* dst, const float* a, int64_t rsa) {
@@ -283,38 +282,6 @@ bool pack_a_12(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
   return false;
 }
 
-// 8 columns of a column-major B, 8 steps of k -> 8 rows of the packed panel (row stride NR).
-inline void pack_b_block(float* dst, const float* b, int64_t csb, int64_t nr) {
-  __m256 r[8];
-  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + j * csb);
-  transpose8(r);
-  for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + q * nr, r[q]);
-}
-// 4 columns, 4 steps of k.
-inline void pack_b_block(double* dst, const double* b, int64_t csb, int64_t nr) {
-  __m256d r0 = _mm256_loadu_pd(b), r1 = _mm256_loadu_pd(b + csb), r2 = _mm256_loadu_pd(b + 2 * csb),
-          r3 = _mm256_loadu_pd(b + 3 * csb);
-  transpose4(r0, r1, r2, r3);
-  _mm256_store_pd(dst, r0);
-  _mm256_store_pd(dst + nr, r1);
-  _mm256_store_pd(dst + 2 * nr, r2);
-  _mm256_store_pd(dst + 3 * nr, r3);
-}
-
-// B, 2 W columns: only column-major B (each column read along k); row-major B is a copy of
-// contiguous rows, done by gemm.cpp.
-template <typename T>
-bool pack_b_2w(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc) {
-  constexpr int NR = 2 * Vec<T>::W, S = 32 / sizeof(T);  // S x S blocks
-  if (rsb != 1) return false;
-  int64_t p = 0;
-  for (; p + S <= kc; p += S)
-    for (int h = 0; h < NR / S; ++h) pack_b_block(dst + p * NR + S * h, b + S * h * csb + p, csb, NR);
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) dst[p * NR + j] = b[j * csb + p];
-  return true;
-}
-
 }  // namespace
 
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
@@ -329,12 +296,14 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
   }
   if (dt == DType::Float32) {
     static const blis::Kernels<float> kr{blis::kBlockingF32Avx512, &ukr_12x2w<float>, &sukr_12x2w<float>,
-                                         &pack_a_12<float>, &pack_b_2w<float>};
+                                         &pack_a_12<float>,
+                                         &pack_b_cols<float, blis::kBlockingF32Avx512.nr>};
     blis::gemm_f32(kr, m, n, k, reinterpret_cast<const float*>(a), rsa, csa, reinterpret_cast<const float*>(b), rsb,
                    csb, reinterpret_cast<float*>(c), rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     static const blis::Kernels<double> kr{blis::kBlockingF64Avx512, &ukr_12x2w<double>, &sukr_12x2w<double>,
-                                          &pack_a_12<double>, &pack_b_2w<double>};
+                                          &pack_a_12<double>,
+                                          &pack_b_cols<double, blis::kBlockingF64Avx512.nr>};
     blis::gemm_f64(kr, m, n, k, reinterpret_cast<const double*>(a), rsa, csa, reinterpret_cast<const double*>(b),
                    rsb, csb, reinterpret_cast<double*>(c), rsc, csc, reinterpret_cast<const double*>(d), rsd, csd);
   }
