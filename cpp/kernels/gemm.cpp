@@ -254,30 +254,41 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       pack_a<T>(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc, MR, kr.pack_a);
       // Tasks start at different panel groups, so concurrent tasks pack different groups.
       const int64_t len = jp1 - jp0, rot = nt > 1 ? (ib % nt) * len / nt / G * G : 0;
-      for (int64_t r = 0; r < len; ++r) {
-        const int64_t jp = jp0 + (r + rot) % len;
-        const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
-        const T* bp = panel(q, jp);
-        // The task's next micro-panel, when it is packed already (by another task, or by
-        // this one at an earlier row block): asked into L2 a few lines per tile, since a
-        // shared B block spanning all of k can be larger than L3 (2048^3 on 2 threads:
-        // +1-1.5%, 1 thread +0.3-0.7%; prefetcht0 and t2 measured the same within noise).
+      // The task's panels in groups of PB (pb: one, or a group held in L2), each A
+      // micro-panel run over the whole group before the next (from L1 when PB > 1).
+      const int64_t PB = std::max<int64_t>(1, bs.pb);
+      const int64_t tiles = ceil_div(mc, MR);
+      for (int64_t r0 = 0; r0 < len; r0 += PB) {
+        const int64_t r1 = std::min(len, r0 + PB);
+        auto jp_at = [&](int64_t r) { return jp0 + (r + rot) % len; };
+        const T* bps[kMaxPb];
+        for (int64_t r = r0; r < r1; ++r) bps[r - r0] = panel(q, jp_at(r));
+        // The next group, when it is packed already (by another task, or by this one at an
+        // earlier row block): asked into L2 a few lines per tile, since a shared B block
+        // spanning all of k can be larger than L3 (one panel per group on the Zen 1
+        // machine, 2048^3 on 2 threads: +1-1.5%, 1 thread +0.3-0.7%; prefetcht0 and t2
+        // measured the same within noise).
         const char* next = nullptr;
-        if (r + 1 < len) {
-          const int64_t jn = jp0 + (r + 1 + rot) % len;
-          if (__atomic_load_n(flag_of(q, jn), __ATOMIC_ACQUIRE) == 2)
-            next = reinterpret_cast<const char*>(packed_at(q, jn));
+        int64_t lines = 0;
+        if (r1 < len && bs.pb <= 1) {
+          if (__atomic_load_n(flag_of(q, jp_at(r1)), __ATOMIC_ACQUIRE) == 2) {
+            next = reinterpret_cast<const char*>(packed_at(q, jp_at(r1)));
+            lines = kc * NR * static_cast<int64_t>(sizeof(T)) / 64;
+          }
         }
-        const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(T)) / 64, per_tile = ceil_div(lines, ceil_div(mc, MR));
+        const int64_t per_tile = ceil_div(lines, tiles);
         int64_t line = 0;
         for (int64_t i0 = 0; i0 < mc; i0 += MR) {
           if (next)
             for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch::l2(next + 64 * line);
-          T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
-          const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, ic + i0, jc + j0);
-          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, mc - i0), ne, ad.p, ad.rs, ad.cs);
+          for (int64_t r = r0; r < r1; ++r) {
+            const int64_t j0 = jp_at(r) * NR, ne = std::min(NR, nc - j0);
+            T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
+            const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, ic + i0, jc + j0);
+            kr.ukr(kc, apack + i0 * kc, bps[r - r0], ct, rsc, csc, std::min(MR, mc - i0), ne, ad.p, ad.rs, ad.cs);
+          }
         }
-        interrupt::poll(mc * kc * ne);
+        interrupt::poll(mc * kc * (r1 - r0) * NR);
       }
       if (share_last) {
         const int64_t e0 = t * npanels / nt, e1 = (t + 1) * npanels / nt, me = m - m_main;
@@ -343,21 +354,27 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
       int64_t chunk = ceil_div(kc, (j1 - j0) * tiles);
       if (!whole_lines) chunk = round_up(chunk, 8);
       int64_t r = 0;
-      for (int64_t j = j0; j < j1; ++j) {
-        const int64_t ne = std::min(NR, n - j * NR);
-        const T* bp = cur + (j - j0) * pstride;
-        for (int64_t i0 = 0; i0 < m; i0 += MR) {
-          if (more && r < kc) {
-            const int64_t e = std::min(kc, r + chunk);
-            pack_rows(nxt, g + 1, pc, kc, r, e);
-            r = e;
-          }
-          T* ct = c + i0 * rsc + j * NR * csc;
-          const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, i0, j * NR);
-          kr.ukr(kc, apack + i0 * kc, bp, ct, rsc, csc, std::min(MR, m - i0), ne, ad.p, ad.rs, ad.cs);
+      auto tile = [&](int64_t j, int64_t i0) {
+        if (more && r < kc) {
+          const int64_t e = std::min(kc, r + chunk);
+          pack_rows(nxt, g + 1, pc, kc, r, e);
+          r = e;
         }
-        interrupt::poll(m * kc * ne);
+        T* ct = c + i0 * rsc + j * NR * csc;
+        const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, i0, j * NR);
+        kr.ukr(kc, apack + i0 * kc, cur + (j - j0) * pstride, ct, rsc, csc, std::min(MR, m - i0),
+               std::min(NR, n - j * NR), ad.p, ad.rs, ad.cs);
+      };
+      // The packed path's loop order (Blocking::pb): B micro-panels outside (pb = 1) or
+      // the A micro-panels outside, each run over the group's G panels.
+      if (kr.bs.pb > 1) {
+        for (int64_t i0 = 0; i0 < m; i0 += MR)
+          for (int64_t j = j0; j < j1; ++j) tile(j, i0);
+      } else {
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i0 = 0; i0 < m; i0 += MR) tile(j, i0);
       }
+      interrupt::poll(m * kc * std::min(n - j0 * NR, (j1 - j0) * NR));
       if (more && r < kc) pack_rows(nxt, g + 1, pc, kc, r, kc);
     }
   }
@@ -437,7 +454,7 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
 // The unpacked path when a packed operand would be used only a few times.
 bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
   if (n <= bs.nr || m <= bs.mr || k <= kSupMaxShortK) return true;
-  return m * n * k <= kSupMNK;
+  return m * n * k <= bs.sup_mnk;
 }
 
 // The interrupt handler may run Python code that multiplies matrices on this thread in

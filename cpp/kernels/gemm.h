@@ -76,14 +76,21 @@ using MicroKernel = void (*)(int64_t k, const T* a, const T* b, T* c, int64_t rs
                              int64_t n_eff, const T* d, int64_t rsd, int64_t csd);
 
 // stream_rows: products with m up to this take the streamed path (0: never).
+// sup_mnk: the unpacked path takes products with m n k up to this (and the shapes of
+// prefer_sup in gemm.cpp whatever their size).
+// pb: the packed path's B micro-panels per group (1..kMaxPb). Loop 2 (over B's
+// micro-panels) runs outside loop 1 (over A's) one group at a time: with pb = 1 a B
+// micro-panel stays in L1 while every A micro-panel of the block streams past it; with
+// pb > 1 an A micro-panel stays in L1 while the group's B micro-panels stream from L2.
 struct Blocking {
-  int64_t mr, nr, kc, mc, nc, stream_rows;
+  int64_t mr, nr, kc, mc, nc, stream_rows, pb, sup_mnk;
 };
+constexpr int64_t kMaxPb = 32;
 
 // float32: 6 x 16 micro-tile (12 ymm accumulators).
-constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080, 264};
+constexpr Blocking kBlockingF32{6, 16, 512, 144, 4080, 264, 1, 160 * 160 * 160};
 // float64: 6 x 8 micro-tile (12 ymm accumulators).
-constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0};
+constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0, 1, 160 * 160 * 160};
 // AVX-512 (avx512/gemm_avx512.cpp): 12 x 32 float32 and 12 x 16 float64 tiles (24 zmm
 // accumulators). A KC x NR micro-panel of B is KC x 128 bytes for both. On the Zen 5
 // machine (48 KiB L1d, 1 MiB L2 per core) float32 ran best at KC = 512 and MC = 480 (a
@@ -92,18 +99,26 @@ constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0};
 // three alternating runs each, 1 thread: KC 256 MC 240 0.96-0.98 / 0.98-1.02 / 0.97-0.98,
 // KC 512 MC 480 0.95-0.98 / 0.99-1.03 / 0.99-1.00, KC 384 MC 480 0.97-0.99 / 1.00-1.02 /
 // 0.94-0.95, KC 192 up to 8% slower at 2048^3. Asking for B's rows 8 or 16 k steps ahead
-// in the micro-kernel gained nothing. float64 keeps the AVX2 table's KC = 256 (not
-// measured here).
-constexpr Blocking kBlockingF32Avx512{12, 32, 512, 480, 4064, 264};
-constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0};
+// in the micro-kernel gained nothing.
+// On the Intel Xeon machine (AVX-512, 48 KiB L1d, 2 MiB L2 per core) the same blocking ran
+// 0.90-0.95 of torch (MKL) at 1024^3 and 2048^3 whatever KC (192..512) and MC (480..960);
+// running each A micro-panel over a group of 16 B micro-panels (pb = 16: 1 MiB of B in
+// L2, the 24 KiB A micro-panel in L1) instead gave 0.96-0.99 at KC = 512, MC = 480, the
+// MLP shapes +5-12% and float64 +4-7% (q2.py-style runs, three alternations per shape,
+// 1 thread; pb 4, 8: 2-3% below 16). The micro-kernel alone, its panels in L1 and L2,
+// ran 190-197 GFLOP/s there: 85-88% of the FMA peak, as does any loop of 512-bit FMAs fed
+// by broadcast loads (14x32, 8x48, 6x64 tiles measured the same within noise). Products
+// up to 256^3 run unpacked there (256^3: 1.00 of MKL unpacked, 0.89 packed; 192^3 0.99
+// against 0.84); float64 keeps 160^3, not measured. float64 keeps the AVX2 table's KC.
+constexpr Blocking kBlockingF32Avx512{12, 32, 512, 480, 4064, 264, 16, 256 * 256 * 256};
+constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0, 16, 160 * 160 * 160};
+static_assert(kBlockingF32Avx512.pb <= kMaxPb && kBlockingF64Avx512.pb <= kMaxPb);
 
 // Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
 constexpr int64_t kSmallMNK = 32 * 32 * 32;
 // Products with 2 m n k below this stay on one thread.
 constexpr int64_t kParallelFlops = 2 * 96 * 96 * 96;
-// The unpacked path takes products with m n k up to this, and any product with k up to
-// kSupMaxShortK, n <= NR or m <= MR.
-constexpr int64_t kSupMNK = 160 * 160 * 160;
+// The unpacked path takes any product with k up to this, n <= NR or m <= MR.
 constexpr int64_t kSupMaxShortK = 32;
 // The unpacked path's KC (both dtypes): its B micro-panel, read in place or packed one
 // at a time, stays in L1 at 256.

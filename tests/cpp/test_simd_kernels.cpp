@@ -566,15 +566,25 @@ void check_gemm() {
                                                      {255, 257, 17}, {40, 4100, 40},  {300, 10, 600}, {10, 300, 600},
                                                      {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100},
                                                      // unpacked, m cut into MC-row chunks (short k; small m n k)
-                                                     {1000, 37, 20}, {301, 40, 33},
-                                                     // packed, one row block per thread; and
+                                                     {1000, 37, 20}, {301, 40, 33}}) {
+    shapes.push_back(sh);
+  }
+  // Shapes for the packed and streamed paths: k is raised where m n k would otherwise
+  // fall under the table's unpacked limit (blocking.sup_mnk).
+  const int64_t sup_mnk = gemm_blocking<T>().sup_mnk;
+  auto packed_k = [&](int64_t m, int64_t n, int64_t k) { return std::max(k, sup_mnk / (m * n) + 1); };
+  for (auto sh : std::vector<std::array<int64_t, 3>>{// packed, one row block per thread; and
                                                      // an odd tile-row shared by panels
                                                      {200, 70, 300}, {256, 70, 300}, {255, 40, 600},
+                                                     {300, 70, 520},
+                                                     // packed, one full group of pb B panels and
+                                                     // a partial one (pb = 16)
+                                                     {300, 549, 120},
                                                      // streamed (m <= stream_rows): several groups of
                                                      // B panels, a partial last group and panel, KC
                                                      // steps; m at the limit and one past it
                                                      {97, 1000, 600}, {264, 300, 300}, {265, 77, 530}}) {
-    shapes.push_back(sh);
+    shapes.push_back({sh[0], sh[1], packed_k(sh[0], sh[1], sh[2])});
   }
   // Bottom-edge tiles of every body the micro-kernel has (AVX2: 2, 4 and 6 rows; AVX-512:
   // 4, 8 and 12), in the streamed path and in the five loops, beside a right-edge panel
@@ -582,8 +592,8 @@ void check_gemm() {
   // (Large enough that neither dtype takes the unpacked path; three of the layouts below.)
   std::vector<std::array<int64_t, 3>> edge_shapes;
   for (int64_t r : {int64_t{1}, MR / 3 + 1, 2 * MR / 3 + 1, MR - 1}) {
-    edge_shapes.push_back({8 * MR + r, 4 * NR + NR / 2 + 3, 600});
-    edge_shapes.push_back({25 * MR + r, 2 * NR - 1, 600});
+    edge_shapes.push_back({8 * MR + r, 4 * NR + NR / 2 + 3, packed_k(8 * MR + r, 4 * NR + NR / 2 + 3, 600)});
+    edge_shapes.push_back({25 * MR + r, 2 * NR - 1, packed_k(25 * MR + r, 2 * NR - 1, 600)});
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};
   struct Combo {
