@@ -261,8 +261,9 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       for (int64_t r0 = 0; r0 < len; r0 += PB) {
         const int64_t r1 = std::min(len, r0 + PB);
         auto jp_at = [&](int64_t r) { return jp0 + (r + rot) % len; };
+        // The group's panels are claimed (packed, or waited for) on the first tile-row, one
+        // at a time, so packing interleaves with the first A micro-panel's products.
         const T* bps[kMaxPb];
-        for (int64_t r = r0; r < r1; ++r) bps[r - r0] = panel(q, jp_at(r));
         // The next group, when it is packed already (by another task, or by this one at an
         // earlier row block): asked into L2 a few lines per tile, since a shared B block
         // spanning all of k can be larger than L3 (one panel per group on the Zen 1
@@ -282,6 +283,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
           if (next)
             for (const int64_t e = std::min(lines, line + per_tile); line < e; ++line) prefetch::l2(next + 64 * line);
           for (int64_t r = r0; r < r1; ++r) {
+            if (i0 == 0) bps[r - r0] = panel(q, jp_at(r));
             const int64_t j0 = jp_at(r) * NR, ne = std::min(NR, nc - j0);
             T* ct = c + (ic + i0) * rsc + (jc + j0) * csc;
             const Addend<T> ad = tile_addend(q > 0, ct, rsc, csc, d, rsd, csd, ic + i0, jc + j0);
