@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "core/interrupt.h"
 #include "core/parallel.h"
@@ -80,12 +81,20 @@ void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_
                  int64_t nr) {
   constexpr int64_t L = 64 / sizeof(T);
   const size_t bytes = static_cast<size_t>(nr) * sizeof(T);
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* src = b + p * rsb;
-    if (p + kPackBAhead < kc)
-      for (int64_t j = 0; j < np * nr; j += L) prefetch::line(src + kPackBAhead * rsb + j);
-    for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * nr, src + j * nr, bytes);
-  }
+  // The copy's size is a constant in each loop, so that it compiles to vector moves: a
+  // call to memcpy per row cost ~15 ns (256 x 256 x 256 unpacked with B packed one
+  // micro-panel at a time: 144 GFLOP/s, 170 reading B in place).
+  auto rows = [&](auto size) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const T* src = b + p * rsb;
+      if (p + kPackBAhead < kc)
+        for (int64_t j = 0; j < np * nr; j += L) prefetch::line(src + kPackBAhead * rsb + j);
+      for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * nr, src + j * nr, size);
+    }
+  };
+  if (bytes == 128) rows(std::integral_constant<size_t, 128>{});
+  else if (bytes == 64) rows(std::integral_constant<size_t, 64>{});
+  else rows(bytes);
 }
 
 // Row-major B whose panel rows are whole cache lines (64 or 128 bytes) takes pack_b_rows.
@@ -405,6 +414,12 @@ void gemm_streamed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const 
 
 thread_local Scratch t_sup_b;
 
+// Whether every row of B (at b, row stride rsb) starts on a 64-byte line.
+template <typename T>
+bool line_aligned(const T* b, int64_t rsb) {
+  return reinterpret_cast<uintptr_t>(b) % 64 == 0 && (rsb * static_cast<int64_t>(sizeof(T))) % 64 == 0;
+}
+
 // The unpacked path (see gemm.h). Tasks are (row block, column-panel range) pairs; each
 // runs every KC step of its tile range.
 template <typename T>
@@ -432,7 +447,11 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
           const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
           const T* bp = b + pc * rsb + j0 * csb;
           int64_t ldb = rsb;
-          if (csb != 1 || ne < NR) {  // pack this micro-panel (transposed B, or the edge)
+          // Pack this micro-panel when B is transposed, at the edge, or when its rows do not
+          // start on cache lines: every vector load would then take two lines (on the Intel
+          // machine, 256^3 with both operands 16 bytes off a line: 152 GFLOP/s read in
+          // place, 170 with the lines aligned; numpy's arrays are 16-byte aligned).
+          if (csb != 1 || ne < NR || !line_aligned(b, rsb)) {
             T* buf = t_sup_b.get<T>(kc_max * NR);
             pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR, kr.pack_b);
             bp = buf;
