@@ -267,7 +267,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       const int64_t len = jp1 - jp0, rot = nt > 1 ? (ib % nt) * len / nt / G * G : 0;
       // The task's panels in groups of PB (pb: one, or a group held in L2), each A
       // micro-panel run over the whole group before the next (from L1 when PB > 1).
-      const int64_t PB = std::max<int64_t>(1, bs.pb);
+      const int64_t PB = std::clamp<int64_t>(bs.pb, 1, kMaxPb);
       const int64_t tiles = ceil_div(mc, MR);
       for (int64_t r0 = 0; r0 < len; r0 += PB) {
         const int64_t r1 = std::min(len, r0 + PB);
@@ -275,11 +275,11 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         // The group's panels are claimed (packed, or waited for) on the first tile-row, one
         // at a time, so packing interleaves with the first A micro-panel's products.
         const T* bps[kMaxPb];
-        // The next group, when it is packed already (by another task, or by this one at an
-        // earlier row block): asked into L2 a few lines per tile, since a shared B block
-        // spanning all of k can be larger than L3 (one panel per group on the Zen 1
-        // machine, 2048^3 on 2 threads: +1-1.5%, 1 thread +0.3-0.7%; prefetcht0 and t2
-        // measured the same within noise).
+        // With pb = 1, the next panel, when it is packed already (by another task, or by
+        // this one at an earlier row block): asked into L2 a few lines per tile, since a
+        // shared B block spanning all of k can be larger than L3 (Zen 1 machine, 2048^3 on
+        // 2 threads: +1-1.5%, 1 thread +0.3-0.7%; prefetcht0 and t2 measured the same
+        // within noise). The next group of 16 on the Intel machine: within noise.
         const char* next = nullptr;
         int64_t lines = 0;
         if (r1 < len && bs.pb <= 1) {

@@ -100,19 +100,21 @@ constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0, 1, 160 * 160 * 160};
 // KC 512 MC 480 0.95-0.98 / 0.99-1.03 / 0.99-1.00, KC 384 MC 480 0.97-0.99 / 1.00-1.02 /
 // 0.94-0.95, KC 192 up to 8% slower at 2048^3. Asking for B's rows 8 or 16 k steps ahead
 // in the micro-kernel gained nothing.
-// On the Intel Xeon machine (AVX-512, 48 KiB L1d, 2 MiB L2 per core) the same blocking ran
-// 0.90-0.95 of torch (MKL) at 1024^3 and 2048^3 whatever KC (192..512) and MC (480..960);
-// running each A micro-panel over a group of 16 B micro-panels (pb = 16: 1 MiB of B in
-// L2, the 24 KiB A micro-panel in L1) instead gave 0.96-0.99 at KC = 512, MC = 480, the
-// MLP shapes +5-12% and float64 +4-7% (ember and torch alternating in one process, three
-// rounds per shape, 1 thread; pb 4, 8: 2-3% below 16). Against bench/fma_peak.c in the same interleaved
-// rounds there (that machine's clock moves by ~10% within minutes): a bare 12 x 32 loop
-// of broadcast loads and FMAs 0.92 of the peak, the micro-kernel on one pair of panels
-// 0.87, over 16 B micro-panels 0.85, over a pre-packed 1008 x 512 x 1008 product with its
-// C 0.81 (bench/gemm_interleaved.py, whole products: 0.69-0.75, MKL 0.70-0.78). Bare loops of
-// 14 x 32, 8 x 48, 9 x 48 and 6 x 64 tiles ran within 5% of 12 x 32. Products
-// up to 256^3 run unpacked there (256^3: 1.00 of MKL unpacked, 0.89 packed; 192^3 0.99
-// against 0.84); float64 keeps 160^3, not measured. float64 keeps the AVX2 table's KC.
+// On the Intel Xeon machine (AVX-512, 48 KiB L1d, 2 MiB L2 per core) the same blocking
+// ran 0.90-0.95 of torch (MKL) at 1024^3 and 2048^3 whatever KC (192..512) and MC
+// (480..960); running each A micro-panel over a group of 16 B micro-panels (pb = 16: 1
+// MiB of B in L2, the 24 KiB A micro-panel in L1) instead gave 0.96-0.99 at KC = 512, MC
+// = 480, the MLP shapes +5-12% and float64 +4-7% (ember and torch alternating in one
+// process, three rounds per shape, 1 thread; pb 4, 8: 2-3% below 16). Against
+// bench/fma_peak.c in the same interleaved rounds there (that machine's clock moves by
+// ~10% within minutes): a bare 12 x 32 loop of broadcast loads and FMAs 0.92 of the peak,
+// the micro-kernel on one pair of panels 0.87, over 16 B micro-panels 0.85, over a pre-
+// packed 1008 x 512 x 1008 product with its C 0.81 (bench/gemm_interleaved.py, whole
+// products: 0.69-0.75, MKL 0.70-0.78). Bare loops of 14 x 32, 8 x 48, 9 x 48 and 6 x 64
+// tiles ran within 5% of 12 x 32. Products up to 256^3 run unpacked there (256^3: 1.00 of
+// MKL unpacked, 0.89 packed; 192^3 0.99 against 0.84); float64 keeps the 160^3 limit and
+// the AVX2 table's KC (not measured there); its pb = 16 ran 0.90-0.97 of MKL at
+// 256^3..2048^3, pb = 1 0.86-0.91.
 constexpr Blocking kBlockingF32Avx512{12, 32, 512, 480, 4064, 264, 16, 256 * 256 * 256};
 constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0, 16, 160 * 160 * 160};
 static_assert(kBlockingF32Avx512.pb <= kMaxPb && kBlockingF64Avx512.pb <= kMaxPb);
