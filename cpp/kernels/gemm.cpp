@@ -492,6 +492,35 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
   else for (int64_t t = 0; t < sp.tasks; ++t) task(t);
 }
 
+// The dot path (gemm.h's DotKernel): B^T packed once, zero-padded to a multiple of 16
+// values per column; the rows of A cut into one task per thread, each task's rows run
+// in chunks between interrupt polls.
+template <typename T>
+void gemm_dot(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, const T* b,
+              int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  const int64_t kp = round_up(k, 16);
+  T* bt = t_pack_b.get<T>(n * kp);
+  for (int64_t j = 0; j < n; ++j) {
+    T* col = bt + j * kp;
+    for (int64_t p = 0; p < k; ++p) col[p] = b[p * rsb + j * csb];
+    std::fill(col + k, col + kp, T(0));
+  }
+  const int nt = threads_for(m, n, k);
+  const int64_t tasks = std::min<int64_t>(nt, ceil_div(m, 8));
+  // Rows per chunk: about 2^18 multiply-adds between polls.
+  const int64_t chunk = std::max<int64_t>(8, (int64_t{1} << 18) / (n * k) / 8 * 8);
+  auto task = [&](int64_t t) {
+    const int64_t i0 = t * m / tasks / 8 * 8, i1 = t + 1 == tasks ? m : (t + 1) * m / tasks / 8 * 8;
+    for (int64_t i = i0; i < i1; i += chunk) {
+      const int64_t rows = std::min(chunk, i1 - i);
+      kr.dot(rows, n, k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
+      interrupt::poll(rows * n * k);
+    }
+  };
+  if (tasks > 1) parallel::parallel_for(tasks, task);
+  else task(0);
+}
+
 // The unpacked path when a packed operand would be used only a few times.
 bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
   if (n <= bs.nr || m <= bs.mr || k <= kSupMaxShortK) return true;
@@ -525,6 +554,10 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
               const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
               int64_t csd) {
   Reentry reentry;
+  if (kr.dot && n <= kDotMaxN && csa == 1 && k >= kDotMinK) {
+    gemm_dot<T>(kr, m, n, k, a, rsa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
+    return;
+  }
   if (prefer_sup(kr.bs, m, n, k)) {
     // C^T = B^T A^T when that makes B row-major (A column-major, B not), or when both are
     // row-major either way and the transposed tile grid wastes less of the MR x NR tiles.

@@ -157,6 +157,19 @@ using SupKernel = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
 template <typename T>
 using PackPanel = bool (*)(T* dst, const T* src, int64_t rs, int64_t cs, int64_t kc);
 
+// Dot-product kernel for products with few columns (ISA-specific, may be null):
+//   dot(rows, n, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd)
+// computes C = A B (+ D) for `rows` rows of row-major A (row i at a + i * rsa, k
+// contiguous values) and n <= kDotMaxN columns, as dot products along k: bt holds B^T,
+// column j of B at bt + j * kp (kp >= k a multiple of 16, zero past k, 64-byte aligned).
+// C and D at any strides (D as in the micro-kernel's contract; null: no addend).
+template <typename T>
+using DotKernel = void (*)(int64_t rows, int64_t n, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp,
+                           T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd);
+// The dot path takes products with n up to this, A row-major and k at least kDotMinK.
+constexpr int64_t kDotMaxN = 16;
+constexpr int64_t kDotMinK = 32;
+
 template <typename T>
 struct Kernels {
   Blocking bs;
@@ -164,6 +177,7 @@ struct Kernels {
   SupKernel<T> sukr;
   PackPanel<T> pack_a = nullptr;
   PackPanel<T> pack_b = nullptr;
+  DotKernel<T> dot = nullptr;
 };
 
 // C (m x n) = A (m x k) @ B (k x n) [+ D] (kernels.h's contract for D): the unpacked path or

@@ -566,7 +566,13 @@ void check_gemm() {
                                                      {255, 257, 17}, {40, 4100, 40},  {300, 10, 600}, {10, 300, 600},
                                                      {5, 300, 200},  {300, 200, 10},  {97, 101, 103}, {7, 2100, 2100},
                                                      // unpacked, m cut into MC-row chunks (short k; small m n k)
-                                                     {1000, 37, 20}, {301, 40, 33}}) {
+                                                     {1000, 37, 20}, {301, 40, 33},
+                                                     // the dot path (n <= 16, row-major A): every
+                                                     // row-group size, row and k tails, several
+                                                     // chunks per thread
+                                                     {200, 1, 300}, {37, 16, 1000}, {301, 3, 65},
+                                                     {90, 13, 100}, {150, 7, 33}, {141, 12, 47},
+                                                     {1000, 10, 300}}) {
     shapes.push_back(sh);
   }
   // Shapes for the packed and streamed paths: k is raised where m n k would otherwise

@@ -10,6 +10,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/transpose.h"
@@ -37,6 +39,7 @@ struct Vec<float> {
   static R bcast(const float* p) { return _mm512_set1_ps(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static float sum(R a) { return _mm512_reduce_add_ps(a); }
   static M mask(int64_t n) {  // first n lanes on (n may be <= 0 or >= W)
     return n >= W ? M(0xFFFF) : n <= 0 ? M(0) : M((1u << n) - 1);
   }
@@ -56,6 +59,7 @@ struct Vec<double> {
   static R bcast(const double* p) { return _mm512_set1_pd(*p); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static double sum(R a) { return _mm512_reduce_add_pd(a); }
   static M mask(int64_t n) { return n >= W ? M(0xFF) : n <= 0 ? M(0) : M((1u << n) - 1); }
   static R maskload(const double* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
   static void maskstore(double* p, M m, R v) { _mm512_mask_storeu_pd(p, m, v); }
@@ -225,6 +229,73 @@ void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int
             : sukr_body<T, MR, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
+// ---- The dot kernel (gemm.h's DotKernel): R rows of A against N columns of B, R x N
+// accumulators of W lanes along k, each summed across its lanes at the end. With n <= 16
+// a 12 x 32 tile would leave most of its columns empty (n = 10: 10 of 32).
+
+template <typename T, int R, int N>
+[[gnu::always_inline]] inline void dot_body(int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
+                                            int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  typename V::R acc[R][N];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) acc[r][j] = V::zero();
+  auto step = [&](int64_t p, typename V::M m, bool full) [[gnu::always_inline]] {
+    typename V::R av[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) av[r] = full ? V::loadu(a + r * rsa + p) : V::maskload(a + r * rsa + p, m);
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) {
+      const typename V::R bv = V::load(bt + j * kp + p);  // zero past k
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) acc[r][j] = V::fma(av[r], bv, acc[r][j]);
+    }
+  };
+  int64_t p = 0;
+  for (; p + W <= k; p += W) step(p, V::mask(W), true);
+  if (p < k) step(p, V::mask(k - p), false);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) {
+      const T s = V::sum(acc[r][j]);
+      T* cij = c + r * rsc + j * csc;
+      *cij = d ? d[r * rsd + j * csd] + s : s;
+    }
+}
+
+// Rows in groups of R (R x N accumulators, at most 24 of the 32 registers), the rest one
+// at a time.
+template <typename T, int N>
+void dot_n(int64_t rows, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c, int64_t rsc,
+           int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  constexpr int R = N <= 6 ? 4 : N <= 8 ? 3 : N <= 12 ? 2 : 1;
+  int64_t i = 0;
+  for (; i + R <= rows; i += R)
+    dot_body<T, R, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
+  for (; i < rows; ++i)
+    dot_body<T, 1, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
+}
+
+template <typename T>
+using DotN = void (*)(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int64_t, const T*,
+                      int64_t, int64_t);
+template <typename T, size_t... I>
+constexpr std::array<DotN<T>, sizeof...(I)> dot_table(std::index_sequence<I...>) {
+  return {&dot_n<T, static_cast<int>(I) + 1>...};
+}
+
+template <typename T>
+void dot_kernel(int64_t rows, int64_t n, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
+                int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  static constexpr std::array<DotN<T>, blis::kDotMaxN> table =
+      dot_table<T>(std::make_index_sequence<blis::kDotMaxN>{});
+  table[n - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);
+}
+
 // ---- Packing full micro-panels (contract in gemm.h), with the AVX2 register transposes:
 // A's 12 rows as three groups of 4; B's columns by avx2/transpose.h's pack_b_cols.
 
@@ -297,13 +368,13 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
   if (dt == DType::Float32) {
     static const blis::Kernels<float> kr{blis::kBlockingF32Avx512, &ukr_12x2w<float>, &sukr_12x2w<float>,
                                          &pack_a_12<float>,
-                                         &pack_b_cols<float, blis::kBlockingF32Avx512.nr>};
+                                         &pack_b_cols<float, blis::kBlockingF32Avx512.nr>, &dot_kernel<float>};
     blis::gemm_f32(kr, m, n, k, reinterpret_cast<const float*>(a), rsa, csa, reinterpret_cast<const float*>(b), rsb,
                    csb, reinterpret_cast<float*>(c), rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     static const blis::Kernels<double> kr{blis::kBlockingF64Avx512, &ukr_12x2w<double>, &sukr_12x2w<double>,
                                           &pack_a_12<double>,
-                                          &pack_b_cols<double, blis::kBlockingF64Avx512.nr>};
+                                          &pack_b_cols<double, blis::kBlockingF64Avx512.nr>, &dot_kernel<double>};
     blis::gemm_f64(kr, m, n, k, reinterpret_cast<const double*>(a), rsa, csa, reinterpret_cast<const double*>(b),
                    rsb, csb, reinterpret_cast<double*>(c), rsc, csc, reinterpret_cast<const double*>(d), rsd, csd);
   }
