@@ -26,46 +26,33 @@ static double now(void) {
 
 static volatile float sink;
 
-static void* run256(void* arg) {
-  const long iters = arg ? *(const long*)arg : ITERS;
-  __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
-  /* distinct starting values, so the compiler cannot merge the chains */
-  __m256 c0 = _mm256_set1_ps(0.f), c1 = _mm256_set1_ps(1.f), c2 = _mm256_set1_ps(2.f), c3 = _mm256_set1_ps(3.f),
-         c4 = _mm256_set1_ps(4.f), c5 = _mm256_set1_ps(5.f), c6 = _mm256_set1_ps(6.f), c7 = _mm256_set1_ps(7.f),
-         c8 = _mm256_set1_ps(8.f), c9 = _mm256_set1_ps(9.f), c10 = _mm256_set1_ps(10.f), c11 = _mm256_set1_ps(11.f);
-  for (long i = 0; i < iters; ++i) {
-    c0 = _mm256_fmadd_ps(a, c0, b); c1 = _mm256_fmadd_ps(a, c1, b); c2 = _mm256_fmadd_ps(a, c2, b);
-    c3 = _mm256_fmadd_ps(a, c3, b); c4 = _mm256_fmadd_ps(a, c4, b); c5 = _mm256_fmadd_ps(a, c5, b);
-    c6 = _mm256_fmadd_ps(a, c6, b); c7 = _mm256_fmadd_ps(a, c7, b); c8 = _mm256_fmadd_ps(a, c8, b);
-    c9 = _mm256_fmadd_ps(a, c9, b); c10 = _mm256_fmadd_ps(a, c10, b); c11 = _mm256_fmadd_ps(a, c11, b);
+/* One thread's FMA loop for vector type V (FN: its intrinsics' prefix, _mm256 or _mm512):
+ * 12 chains, each FMA-ing into itself, then their sum into `sink` so none is dropped. */
+#define FMA_LOOP(NAME, ATTR, V, FN)                                                                    \
+  ATTR static void* NAME(void* arg) {                                                                 \
+    const long iters = arg ? *(const long*)arg : ITERS;                                               \
+    const V a = FN##_set1_ps(0.999999f), b = FN##_set1_ps(1e-7f);                                     \
+    /* distinct starting values, so the compiler cannot merge the chains */                           \
+    V c0 = FN##_set1_ps(0.f), c1 = FN##_set1_ps(1.f), c2 = FN##_set1_ps(2.f), c3 = FN##_set1_ps(3.f),  \
+      c4 = FN##_set1_ps(4.f), c5 = FN##_set1_ps(5.f), c6 = FN##_set1_ps(6.f), c7 = FN##_set1_ps(7.f),  \
+      c8 = FN##_set1_ps(8.f), c9 = FN##_set1_ps(9.f), c10 = FN##_set1_ps(10.f), c11 = FN##_set1_ps(11.f); \
+    for (long i = 0; i < iters; ++i) {                                                                \
+      c0 = FN##_fmadd_ps(a, c0, b); c1 = FN##_fmadd_ps(a, c1, b); c2 = FN##_fmadd_ps(a, c2, b);       \
+      c3 = FN##_fmadd_ps(a, c3, b); c4 = FN##_fmadd_ps(a, c4, b); c5 = FN##_fmadd_ps(a, c5, b);       \
+      c6 = FN##_fmadd_ps(a, c6, b); c7 = FN##_fmadd_ps(a, c7, b); c8 = FN##_fmadd_ps(a, c8, b);       \
+      c9 = FN##_fmadd_ps(a, c9, b); c10 = FN##_fmadd_ps(a, c10, b); c11 = FN##_fmadd_ps(a, c11, b);   \
+    }                                                                                                 \
+    V s = FN##_add_ps(FN##_add_ps(FN##_add_ps(c0, c1), FN##_add_ps(c2, c3)),                          \
+                      FN##_add_ps(FN##_add_ps(c4, c5), FN##_add_ps(c6, c7)));                         \
+    s = FN##_add_ps(s, FN##_add_ps(FN##_add_ps(c8, c9), FN##_add_ps(c10, c11)));                      \
+    float out[sizeof(V) / sizeof(float)];                                                             \
+    FN##_storeu_ps(out, s);                                                                           \
+    sink = out[0];                                                                                    \
+    return NULL;                                                                                      \
   }
-  __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
-                           _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7)));
-  s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(c8, c9), _mm256_add_ps(c10, c11)));
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  sink = out[0];
-  return NULL;
-}
 
-__attribute__((target("avx512f"))) static void* run512(void* arg) {
-  const long iters = arg ? *(const long*)arg : ITERS;
-  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
-  __m512 c0 = _mm512_set1_ps(0.f), c1 = _mm512_set1_ps(1.f), c2 = _mm512_set1_ps(2.f), c3 = _mm512_set1_ps(3.f),
-         c4 = _mm512_set1_ps(4.f), c5 = _mm512_set1_ps(5.f), c6 = _mm512_set1_ps(6.f), c7 = _mm512_set1_ps(7.f),
-         c8 = _mm512_set1_ps(8.f), c9 = _mm512_set1_ps(9.f), c10 = _mm512_set1_ps(10.f), c11 = _mm512_set1_ps(11.f);
-  for (long i = 0; i < iters; ++i) {
-    c0 = _mm512_fmadd_ps(a, c0, b); c1 = _mm512_fmadd_ps(a, c1, b); c2 = _mm512_fmadd_ps(a, c2, b);
-    c3 = _mm512_fmadd_ps(a, c3, b); c4 = _mm512_fmadd_ps(a, c4, b); c5 = _mm512_fmadd_ps(a, c5, b);
-    c6 = _mm512_fmadd_ps(a, c6, b); c7 = _mm512_fmadd_ps(a, c7, b); c8 = _mm512_fmadd_ps(a, c8, b);
-    c9 = _mm512_fmadd_ps(a, c9, b); c10 = _mm512_fmadd_ps(a, c10, b); c11 = _mm512_fmadd_ps(a, c11, b);
-  }
-  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
-                           _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
-  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
-  sink = _mm512_reduce_add_ps(s);
-  return NULL;
-}
+FMA_LOOP(run256, , __m256, _mm256)
+FMA_LOOP(run512, __attribute__((target("avx512f"))), __m512, _mm512)
 
 /* Whether the CPU runs 512-bit FMAs: the index into runs[] and isa_names[]. */
 static int wide(void) {
@@ -74,12 +61,14 @@ static int wide(void) {
 }
 static void* (*const runs[2])(void*) = {run256, run512};
 static const char* const isa_names[2] = {"avx2", "avx512"};
+/* float32 FLOP per FMA instruction: 8 or 16 lanes x multiply+add. */
+static const double flops_per_fma[2] = {16.0, 32.0};
 
 double fma_gflops(long iters) {
   const int w = wide();
   double t0 = now();
   runs[w](&iters);
-  return iters * 12.0 * (w ? 32.0 : 16.0) / (now() - t0) / 1e9;
+  return iters * 12.0 * flops_per_fma[w] / (now() - t0) / 1e9;
 }
 
 int main(int argc, char** argv) {
@@ -92,7 +81,7 @@ int main(int argc, char** argv) {
       double t0 = now();
       for (int t = 0; t < threads; ++t) pthread_create(&tid[t], NULL, runs[w], NULL);
       for (int t = 0; t < threads; ++t) pthread_join(tid[t], NULL);
-      double gflops = threads * ITERS * 12.0 * (w ? 32.0 : 16.0) / (now() - t0) / 1e9;
+      double gflops = threads * ITERS * 12.0 * flops_per_fma[w] / (now() - t0) / 1e9;
       if (gflops > best) best = gflops;
     }
     printf("%d %.1f %s\n", threads, best, isa_names[w]);

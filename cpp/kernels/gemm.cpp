@@ -269,9 +269,9 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       // micro-panel run over the whole group before the next (from L1 when PB > 1).
       const int64_t PB = std::clamp<int64_t>(bs.pb, 1, kMaxPb);
       const int64_t tiles = ceil_div(mc, MR);
+      auto jp_at = [&](int64_t r) { return jp0 + (r + rot) % len; };  // the task's r-th panel
       for (int64_t r0 = 0; r0 < len; r0 += PB) {
         const int64_t r1 = std::min(len, r0 + PB);
-        auto jp_at = [&](int64_t r) { return jp0 + (r + rot) % len; };
         // The group's panels are claimed (packed, or waited for) on the first tile-row, one
         // at a time, so packing interleaves with the first A micro-panel's products.
         const T* bps[kMaxPb];
@@ -506,18 +506,18 @@ void gemm_dot(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
     std::fill(col + k, col + kp, T(0));
   }
   const int nt = threads_for(m, n, k);
-  const int64_t tasks = std::min<int64_t>(nt, ceil_div(m, 8));
+  const Split sp = split_tasks(m, 1, 8, m, 8, nt, nt);  // row blocks of whole 8-row units
   // Rows per chunk: about 2^18 multiply-adds between polls.
   const int64_t chunk = std::max<int64_t>(8, (int64_t{1} << 18) / (n * k) / 8 * 8);
   auto task = [&](int64_t t) {
-    const int64_t i0 = t * m / tasks / 8 * 8, i1 = t + 1 == tasks ? m : (t + 1) * m / tasks / 8 * 8;
+    const int64_t i0 = sp.row_begin(t), i1 = sp.row_end(t);
     for (int64_t i = i0; i < i1; i += chunk) {
       const int64_t rows = std::min(chunk, i1 - i);
       kr.dot(rows, n, k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
       interrupt::poll(rows * n * k);
     }
   };
-  if (tasks > 1) parallel::parallel_for(tasks, task);
+  if (sp.tasks > 1) parallel::parallel_for(sp.tasks, task);
   else task(0);
 }
 
