@@ -53,13 +53,6 @@ def interrupt_during(fn, send=SENDERS["pthread_kill"]):
 
 @pytest.fixture(scope="module")
 def big():
-    n = 4096  # 6.9e10 multiply-adds: about a second on the Zen 3 machine's two cores
-    ember.manual_seed(0)
-    return ember.randn(n, n), ember.randn(n, n)
-
-
-@pytest.fixture(scope="module")
-def huge():
     # 2.3e11 multiply-adds: the Zen 5 machine's two cores (467 GFLOP/s FMA peak) need at
     # least 1 s, so the signal at 0.2 s comes before a fifth of them; at 4096 (0.34 s there)
     # the product was past half by then
@@ -69,8 +62,8 @@ def huge():
 
 
 @pytest.mark.parametrize("how", list(SENDERS))
-def test_ctrl_c_stops_a_long_matmul(huge, how):
-    a, b = huge
+def test_ctrl_c_stops_a_long_matmul(big, how):
+    a, b = big
     a0, b0 = a.numpy().copy(), b.numpy().copy()
     elapsed, work = interrupt_during(lambda: a.mm(b), SENDERS[how])
     total = a.shape[0] ** 3
@@ -92,8 +85,8 @@ def test_ctrl_c_stops_a_long_reduction():
     assert ember.ones(1, 1).expand(1000, 1000).sum().item() == 1e6
 
 
-def test_ctrl_c_during_backward_unwinds_the_engine(huge):
-    a, b = huge
+def test_ctrl_c_during_backward_unwinds_the_engine(big):
+    a, b = big
     x = a.detach().requires_grad_()
     w = b.detach().requires_grad_()
     # forward 2.3e11 multiply-adds; backward twice that (x.grad, w.grad), at least 2 s on the
