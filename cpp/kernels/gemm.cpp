@@ -8,6 +8,8 @@
 #include <new>
 #include <type_traits>
 
+#include <unistd.h>
+
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "kernels/prefetch.h"
@@ -576,6 +578,21 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
 }
 
 }  // namespace
+
+int64_t pb_for_l2(const Blocking& bs, int64_t elem_bytes, int64_t l2_bytes) {
+  if (l2_bytes <= 0) return bs.pb;
+  const int64_t panel = bs.kc * bs.nr * elem_bytes;
+  return std::clamp<int64_t>(l2_bytes / 2 / panel, 1, bs.pb);
+}
+
+int64_t l2_cache_bytes() {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return v > 0 ? v : 0;
+#else
+  return 0;
+#endif
+}
 
 void gemm_f32(const Kernels<float>& kr, int64_t m, int64_t n, int64_t k, const float* a, int64_t rsa, int64_t csa,
               const float* b, int64_t rsb, int64_t csb, float* c, int64_t rsc, int64_t csc, const float* d,

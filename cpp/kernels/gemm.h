@@ -115,9 +115,23 @@ constexpr Blocking kBlockingF64{6, 8, 256, 72, 4080, 0, 1, 160 * 160 * 160};
 // MKL unpacked, 0.89 packed; 192^3 0.99 against 0.84); float64 keeps the 160^3 limit and
 // the AVX2 table's KC (not measured there); its pb = 16 ran 0.90-0.97 of MKL at
 // 256^3..2048^3, pb = 1 0.86-0.91.
+// The pb here is the most a group takes: at start-up pb_for_l2 cuts it so that a group
+// fits in half of the L2 the CPU reports. On the Zen 5 machine (1 MiB L2) that makes the
+// float32 group 8 micro-panels (512 KiB) instead of 16 (1 MiB, all of L2): one process per
+// variant, alternating, 8 rounds, median ratio to numpy, 512^3 / 1024^3 / 2048^3 /
+// (256 x 4096)^T @ (4096 x 1024): 1 thread pb 16 0.96 / 1.06 / 1.03 / 1.07, pb 8 1.01 /
+// 1.10 / 1.06 / 1.09; 2 threads pb 16 1.06 / 1.00 / 0.99 / 1.03, pb 8 1.12 / 1.04 / 1.05 /
+// 1.06 (pb 4 within 2% of pb 8). The float64 group (32 KiB micro-panels) stays at 16.
 constexpr Blocking kBlockingF32Avx512{12, 32, 512, 480, 4064, 264, 16, 256 * 256 * 256};
 constexpr Blocking kBlockingF64Avx512{12, 16, 256, 120, 4064, 0, 16, 160 * 160 * 160};
 static_assert(kBlockingF32Avx512.pb <= kMaxPb && kBlockingF64Avx512.pb <= kMaxPb);
+
+// The group size (Blocking::pb) for a CPU with l2_bytes of L2 per core (0: not known, the
+// table's pb): as many KC x NR micro-panels of elem_bytes values as fill half of L2, at
+// least 1 and at most the table's pb.
+int64_t pb_for_l2(const Blocking& bs, int64_t elem_bytes, int64_t l2_bytes);
+// The L2 per core the CPU reports (glibc's sysconf), or 0.
+int64_t l2_cache_bytes();
 
 // Products with m * n * k below this skip the loops entirely (avx2/gemm_avx2.cpp's small path).
 constexpr int64_t kSmallMNK = 32 * 32 * 32;

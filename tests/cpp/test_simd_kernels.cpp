@@ -583,8 +583,8 @@ void check_gemm() {
                                                      // an odd tile-row shared by panels
                                                      {200, 70, 300}, {256, 70, 300}, {255, 40, 600},
                                                      {300, 70, 520},
-                                                     // packed, one full group of pb B panels and
-                                                     // a partial one (pb = 16)
+                                                     // packed, full groups of pb B panels and a
+                                                     // partial one (pb = 16 or 8 for float32)
                                                      {300, 549, 120},
                                                      // streamed (m <= stream_rows): several groups of
                                                      // B panels, a partial last group and panel, KC
@@ -616,6 +616,21 @@ void check_gemm() {
 }
 TEST_P(SimdGemm, Float32) { check_gemm<float>(); }
 TEST_P(SimdGemm, Float64) { check_gemm<double>(); }
+
+// The group of B micro-panels takes at most half of L2, and never more than the table's pb.
+TEST(SimdKernels, GemmGroupFitsHalfOfL2) {
+  const blis::Blocking f32 = blis::kBlockingF32Avx512, f64 = blis::kBlockingF64Avx512;
+  // float32: a 512 x 32 micro-panel is 64 KiB.
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, int64_t{1} << 20), 8);       // Zen 5: 1 MiB
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, int64_t{2} << 20), 16);      // the Intel machine: 2 MiB
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, int64_t{512} << 10), 4);     // Zen 3: 512 KiB
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, int64_t{3} << 20), f32.pb);  // capped at the table's
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, int64_t{64} << 10), 1);      // at least one
+  EXPECT_EQ(blis::pb_for_l2(f32, 4, 0), f32.pb);                 // not reported
+  // float64: a 256 x 16 micro-panel is 32 KiB.
+  EXPECT_EQ(blis::pb_for_l2(f64, 8, int64_t{1} << 20), 16);
+  EXPECT_EQ(blis::pb_for_l2(f64, 8, int64_t{256} << 10), 4);
+}
 
 TEST_P(SimdGemm, NeverReadsCWithoutAccumulate) {
   for (int64_t m : {5, 6, 7, 200}) {
