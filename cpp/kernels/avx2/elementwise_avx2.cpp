@@ -14,6 +14,7 @@
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/prefetch.h"
 
 namespace ember::kernels::avx2 {
 namespace {
@@ -25,6 +26,7 @@ constexpr int64_t kChunk = int64_t{1} << 15;
 // Sums are blocked in kSumBlock elements: each block sums as sum_block says, blocks
 // are added in order, so the result is the same on any number of threads.
 constexpr int64_t kSumBlock = int64_t{1} << 14;
+constexpr int64_t kSumTaskBlocks = 8;
 // Outputs larger than this (3/4 of the L3, as glibc's memcpy decides) are written with
 // non-temporal stores: they would not stay in cache anyway, and skipping the
 // read-for-ownership saves a third of the traffic.
@@ -653,8 +655,20 @@ void where_typed(const Loop& l) {
 // double vectors. The float loop is kept rolled, with the loads in address order: fully
 // unrolled (GCC -O3's choice), the same sums read 1e7 floats at 12.6-13.0 GB/s on the
 // Zen 1 machine, rolled at 16.6-17.1 (with 4 values per lane, 14.0-14.3).
+// Every line is asked for kSumAhead bytes before it is read, while that is still inside
+// the run (which ends at `end`, past this block). On the Zen 5 machine one core's
+// hardware prefetchers alone read 1e7 floats from memory at 22-36 GB/s, and at 51-54 with
+// every line asked for 16 KiB ahead (a standalone loop, medians of 30 calls; 8 KiB ahead
+// 45-50, 4 KiB 37-41, 32 KiB 47-53; 2-8 interleaved streams without asking 18-33). sum of
+// 1e7 floats on 1 thread went from 22 to 44 GB/s (torch 30-42 in the same process).
+constexpr int64_t kSumAhead = 16 << 10;
 template <typename T>
-double sum_block(const T* x, int64_t n) {
+double sum_block(const T* x, int64_t n, const T* end) {
+  const uintptr_t stop = reinterpret_cast<uintptr_t>(end);
+  auto ahead = [stop](const T* p) [[gnu::always_inline]] {  // the line kSumAhead past p
+    const uintptr_t q = reinterpret_cast<uintptr_t>(p) + kSumAhead;
+    if (q < stop) prefetch::line(reinterpret_cast<const void*>(q));
+  };
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   if constexpr (sizeof(T) == 4) {
@@ -669,8 +683,10 @@ double sum_block(const T* x, int64_t n) {
       __m256 f0 = _mm256_loadu_ps(x + i), f1 = _mm256_loadu_ps(x + i + 8), f2 = _mm256_loadu_ps(x + i + 16),
              f3 = _mm256_loadu_ps(x + i + 24), f4 = _mm256_loadu_ps(x + i + 32), f5 = _mm256_loadu_ps(x + i + 40),
              f6 = _mm256_loadu_ps(x + i + 48), f7 = _mm256_loadu_ps(x + i + 56);
+      for (int64_t l = 0; l < 4; ++l) ahead(x + i + 16 * l);
 #pragma GCC unroll 1
       for (const T* p = x + i + 64; p < x + i + kGroup; p += 64) {
+        for (int64_t l = 0; l < 4; ++l) ahead(p + 16 * l);
         f0 = _mm256_add_ps(f0, _mm256_loadu_ps(p));
         f1 = _mm256_add_ps(f1, _mm256_loadu_ps(p + 8));
         f2 = _mm256_add_ps(f2, _mm256_loadu_ps(p + 16));
@@ -692,6 +708,8 @@ double sum_block(const T* x, int64_t n) {
     }
   } else {
     for (; i + 16 <= n; i += 16) {
+      ahead(x + i);
+      ahead(x + i + 8);
       a0 = _mm256_add_pd(a0, _mm256_loadu_pd(x + i));
       a1 = _mm256_add_pd(a1, _mm256_loadu_pd(x + i + 4));
       a2 = _mm256_add_pd(a2, _mm256_loadu_pd(x + i + 8));
@@ -709,7 +727,7 @@ double sum_block(const T* x, int64_t n) {
 template <typename T>
 double sum_contiguous(const T* x, int64_t n) {
   const int64_t nb = (n + kSumBlock - 1) / kSumBlock;
-  if (nb == 1) return sum_block(x, n);
+  if (nb == 1) return sum_block(x, n, x + n);
   double partial_stack[64];
   double* partial = partial_stack;
   std::unique_ptr<double[]> heap;
@@ -719,10 +737,16 @@ double sum_contiguous(const T* x, int64_t n) {
   }
   auto block = [&](int64_t b) {
     const int64_t cnt = std::min(kSumBlock, n - b * kSumBlock);
-    partial[b] = sum_block(x + b * kSumBlock, cnt);
+    partial[b] = sum_block(x + b * kSumBlock, cnt, x + n);
     interrupt::poll(cnt);
   };
-  if (n >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(nb, block);
+  // Threads take runs of kSumTaskBlocks adjacent blocks, so each reads one long stream
+  // (and its lines asked for ahead are its own).
+  const int64_t ntask = (nb + kSumTaskBlocks - 1) / kSumTaskBlocks;
+  if (n >= kParallelElems && !parallel::in_parallel_region())
+    parallel::parallel_for(ntask, [&](int64_t t) {
+      for (int64_t b = t * kSumTaskBlocks, e = std::min(nb, b + kSumTaskBlocks); b < e; ++b) block(b);
+    });
   else for (int64_t b = 0; b < nb; ++b) block(b);
   double r = 0;
   for (int64_t b = 0; b < nb; ++b) r += partial[b];
