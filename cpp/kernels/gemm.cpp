@@ -585,6 +585,12 @@ int64_t pb_for_l2(const Blocking& bs, int64_t elem_bytes, int64_t l2_bytes) {
   return std::clamp<int64_t>(l2_bytes / 2 / panel, 1, bs.pb);
 }
 
+Blocking fit_l2(Blocking bs, int64_t elem_bytes, int64_t l2_bytes, int64_t large_l2_kc) {
+  if (large_l2_kc > 0 && l2_bytes >= kLargeL2Bytes) bs.kc = large_l2_kc;
+  bs.pb = pb_for_l2(bs, elem_bytes, l2_bytes);
+  return bs;
+}
+
 int64_t l2_cache_bytes() {
 #ifdef _SC_LEVEL2_CACHE_SIZE
   const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);

@@ -130,6 +130,19 @@ static_assert(kBlockingF32Avx512.pb <= kMaxPb && kBlockingF64Avx512.pb <= kMaxPb
 // table's pb): as many KC x NR micro-panels of elem_bytes values as fill half of L2, at
 // least 1 and at most the table's pb.
 int64_t pb_for_l2(const Blocking& bs, int64_t elem_bytes, int64_t l2_bytes);
+
+// CPUs with at least this much L2 per core run the AVX-512 float32 table at KC =
+// kLargeL2KcF32. On the Intel Xeon machine (2 MiB L2) KC 256 against 512, one process per
+// variant, alternating, 6 rounds, median ratio: 2 threads 768^3 / 1024^3 / 1536^3 /
+// 2048^3 1.016 / 1.036 / 1.035 / 1.040 (1000^3 1.014, 3000 x 1500 @ 1500 x 2000 1.021);
+// 1 thread 1.003-1.011. KC 384 on 2 threads: 1.02; KC 192 0.97-0.98 of KC 256; MC 240 and
+// 960 at KC 256 within 1.6%. The Zen 5 machine (1 MiB L2) ran best at KC 512 (above).
+constexpr int64_t kLargeL2Bytes = int64_t{2} << 20;
+constexpr int64_t kLargeL2KcF32 = 256;
+
+// The table's blocking for a CPU with l2_bytes of L2 per core: KC becomes large_l2_kc (when
+// > 0) if l2_bytes >= kLargeL2Bytes, then pb_for_l2 cuts the group to the new KC.
+Blocking fit_l2(Blocking bs, int64_t elem_bytes, int64_t l2_bytes, int64_t large_l2_kc);
 // The L2 per core the CPU reports (glibc's sysconf), or 0.
 int64_t l2_cache_bytes();
 

@@ -7,6 +7,7 @@
 // rounding bound. Results must not depend on the thread count. Skipped without AVX2+FMA.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <array>
 #include <cstdlib>
@@ -630,6 +631,30 @@ TEST(SimdKernels, GemmGroupFitsHalfOfL2) {
   // float64: a 256 x 16 micro-panel is 32 KiB.
   EXPECT_EQ(blis::pb_for_l2(f64, 8, int64_t{1} << 20), 16);
   EXPECT_EQ(blis::pb_for_l2(f64, 8, int64_t{256} << 10), 4);
+}
+
+TEST(SimdKernels, GemmKcFollowsL2) {
+  const blis::Blocking f32 = blis::kBlockingF32Avx512, f64 = blis::kBlockingF64Avx512;
+  const int64_t kc = blis::kLargeL2KcF32;
+  // 2 MiB (the Intel machine): KC 256, and the group re-fitted to it (32 x 32 KiB fill
+  // half of L2, capped at the table's 16).
+  blis::Blocking b = blis::fit_l2(f32, 4, blis::kLargeL2Bytes, kc);
+  EXPECT_EQ(b.kc, kc);
+  EXPECT_EQ(b.pb, std::min<int64_t>(f32.pb, blis::kLargeL2Bytes / 2 / (kc * f32.nr * 4)));
+  EXPECT_EQ(b.mc, f32.mc);
+  EXPECT_EQ(b.mr, f32.mr);
+  // 1 MiB (Zen 5): the table's KC, pb 8.
+  b = blis::fit_l2(f32, 4, blis::kLargeL2Bytes / 2, kc);
+  EXPECT_EQ(b.kc, f32.kc);
+  EXPECT_EQ(b.pb, 8);
+  // L2 not reported: the table as it is.
+  b = blis::fit_l2(f32, 4, 0, kc);
+  EXPECT_EQ(b.kc, f32.kc);
+  EXPECT_EQ(b.pb, f32.pb);
+  // No large-L2 KC (float64): KC stays whatever the L2.
+  b = blis::fit_l2(f64, 8, int64_t{4} << 20, 0);
+  EXPECT_EQ(b.kc, f64.kc);
+  EXPECT_EQ(b.pb, f64.pb);
 }
 
 TEST_P(SimdGemm, NeverReadsCWithoutAccumulate) {

@@ -353,12 +353,6 @@ bool pack_a_12(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
   return false;
 }
 
-// The table's blocking with its group size cut to this CPU's L2 (gemm.h's pb_for_l2).
-blis::Blocking fit_l2(blis::Blocking bs, int64_t elem_bytes) {
-  bs.pb = blis::pb_for_l2(bs, elem_bytes, blis::l2_cache_bytes());
-  return bs;
-}
-
 }  // namespace
 
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
@@ -372,15 +366,18 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     return;
   }
   if (dt == DType::Float32) {
-    static const blis::Kernels<float> kr{fit_l2(blis::kBlockingF32Avx512, sizeof(float)), &ukr_12x2w<float>,
-                                         &sukr_12x2w<float>, &pack_a_12<float>,
-                                         &pack_b_cols<float, blis::kBlockingF32Avx512.nr>, &dot_kernel<float>};
+    // The blocking fitted to this CPU's L2 (gemm.h's fit_l2).
+    static const blis::Kernels<float> kr{
+        blis::fit_l2(blis::kBlockingF32Avx512, sizeof(float), blis::l2_cache_bytes(), blis::kLargeL2KcF32),
+        &ukr_12x2w<float>, &sukr_12x2w<float>, &pack_a_12<float>, &pack_b_cols<float, blis::kBlockingF32Avx512.nr>,
+        &dot_kernel<float>};
     blis::gemm_f32(kr, m, n, k, reinterpret_cast<const float*>(a), rsa, csa, reinterpret_cast<const float*>(b), rsb,
                    csb, reinterpret_cast<float*>(c), rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
-    static const blis::Kernels<double> kr{fit_l2(blis::kBlockingF64Avx512, sizeof(double)), &ukr_12x2w<double>,
-                                          &sukr_12x2w<double>, &pack_a_12<double>,
-                                          &pack_b_cols<double, blis::kBlockingF64Avx512.nr>, &dot_kernel<double>};
+    static const blis::Kernels<double> kr{
+        blis::fit_l2(blis::kBlockingF64Avx512, sizeof(double), blis::l2_cache_bytes(), 0), &ukr_12x2w<double>,
+        &sukr_12x2w<double>, &pack_a_12<double>, &pack_b_cols<double, blis::kBlockingF64Avx512.nr>,
+        &dot_kernel<double>};
     blis::gemm_f64(kr, m, n, k, reinterpret_cast<const double*>(a), rsa, csa, reinterpret_cast<const double*>(b),
                    rsb, csb, reinterpret_cast<double*>(c), rsc, csc, reinterpret_cast<const double*>(d), rsd, csd);
   }
