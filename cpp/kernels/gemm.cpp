@@ -196,10 +196,12 @@ Addend<T> tile_addend(bool later_step, T* ct, int64_t rsc, int64_t csc, const T*
   return {d ? d + i * rsd + j * csd : nullptr, rsd, csd};
 }
 
-// Panel flags: 0 not packed, 1 being packed, 2 ready.
+// Panel flags, per group of G micro-panels and slot (see gemm_packed).
 thread_local Scratch t_flags;
 // Per task of the packed path: its KC steps done.
 thread_local Scratch t_done;
+// Per KC step of the packed path: its (step, task) pairs finished.
+thread_local Scratch t_steps;
 
 template <typename T>
 void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa,
@@ -215,9 +217,13 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
   const int64_t nc_blk =
       std::min(bs.nc, std::max(NR, (kPackBBytes / static_cast<int64_t>(sizeof(T)) / (npc * kc_max)) / NR * NR));
   const int64_t panels_max = ceil_div(std::min(nc_blk, n), NR);
-  // Threads keep every KC step's B panel (tasks run through the KC steps at their own
-  // pace); one thread reuses one slot, which then stays in cache.
-  const int64_t slots = nt > 1 ? npc : 1;
+  // The packed B panel of KC step q lives in slot q % slots. One thread reuses one slot,
+  // which then stays in cache. Threads take two (tasks run a step ahead of each other), and
+  // a pair of step q starts only when every pair of step q - 2 has finished with the slot.
+  // One slot per KC step instead (16 MiB of packed B at 2048^3, written afresh each call)
+  // was 1.6-2.2% slower at 1536^3..2048^3 on 2 threads on the Intel machine (one process
+  // per variant, alternating, 6 rounds twice; 1024^3 +0.3 / +1.7%).
+  const int64_t slots = nt > 1 ? std::min<int64_t>(npc, 2) : 1;
   T* bpack = t_pack_b.get<T>(slots * panels_max * kc_max * NR);
   int* flags = t_flags.get<int>(slots * panels_max);
 
@@ -225,25 +231,30 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     const int64_t nc = std::min(nc_blk, n - jc);
     const int64_t npanels = ceil_div(nc, NR), ngroups = ceil_div(npanels, G);
     std::fill(flags, flags + slots * ngroups, 0);
+    int* finished = t_steps.get<int>(npc);  // pairs finished, per KC step (threads only)
+    std::fill(finished, finished + npc, 0);
     // Where the packed micro-panel (q, jp) (KC step q, columns jc + jp NR) lives, and the
-    // flag of its group: panels are packed in groups of G.
-    auto packed_at = [&](int64_t q, int64_t jp) { return bpack + ((slots > 1 ? q : 0) * npanels + jp) * kc_max * NR; };
-    auto flag_of = [&](int64_t q, int64_t jp) { return flags + (slots > 1 ? q : 0) * ngroups + jp / G; };
+    // flag of its group: panels are packed in groups of G. A flag holds 2q + 1 while its
+    // group is packed for step q and 2q + 2 once it is ready, so a slot's flags need no
+    // reset between the steps that use it (they hold an earlier step's values).
+    auto packed_at = [&](int64_t q, int64_t jp) { return bpack + ((q % slots) * npanels + jp) * kc_max * NR; };
+    auto flag_of = [&](int64_t q, int64_t jp) { return flags + (q % slots) * ngroups + jp / G; };
     auto panel = [&](int64_t q, int64_t jp) -> const T* {
       T* dst = packed_at(q, jp);
       const int64_t g = jp / G;
       int* f = flag_of(q, jp);
+      const int packing = static_cast<int>(2 * q + 1), ready = packing + 1;
       int state = __atomic_load_n(f, __ATOMIC_ACQUIRE);
-      if (state == 2) return dst;
-      if (state == 0 && __atomic_compare_exchange_n(f, &state, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      if (state == ready) return dst;
+      if (state < packing && __atomic_compare_exchange_n(f, &state, packing, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
         const int64_t jg0 = g * G, jg1 = std::min(npanels, jg0 + G);
         pack_b_group<T>(packed_at(q, jg0), b + pc * rsb + (jc + jg0 * NR) * csb, rsb, csb, 0, kc, kc, jg1 - jg0,
                         nc - jg0 * NR, NR, kc_max * NR, kr.pack_b);
-        __atomic_store_n(f, 2, __ATOMIC_RELEASE);
+        __atomic_store_n(f, ready, __ATOMIC_RELEASE);
         return dst;
       }
-      while (__atomic_load_n(f, __ATOMIC_ACQUIRE) != 2) cpu_relax();
+      while (__atomic_load_n(f, __ATOMIC_ACQUIRE) < ready) cpu_relax();
       return dst;
     };
     const Split sp_all = split_tasks(m, npanels, MR, bs.mc, kMinTaskRows, packed_tasks_wanted(bs, m, nt), nt);
@@ -285,7 +296,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         const char* next = nullptr;
         int64_t lines = 0;
         if (r1 < len && bs.pb <= 1) {
-          if (__atomic_load_n(flag_of(q, jp_at(r1)), __ATOMIC_ACQUIRE) == 2) {
+          if (__atomic_load_n(flag_of(q, jp_at(r1)), __ATOMIC_ACQUIRE) == static_cast<int>(2 * q + 2)) {
             next = reinterpret_cast<const char*>(packed_at(q, jp_at(r1)));
             lines = kc * NR * static_cast<int64_t>(sizeof(T)) / 64;
           }
@@ -322,7 +333,8 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     // every row block. Threads: the (KC step, task) pairs are handed out in that order,
     // so the threads too work on one KC step's B panel at a time (while it is in cache),
     // and a pair waits until its rows' previous KC step is done (on another thread, when
-    // that one is slower). The same FMAs either way, in the same order. Running each task
+    // that one is slower) and until its slot of B is free (step q - 2 finished: every pair
+    // of it was handed out earlier, and waits only on earlier ones). The same FMAs either way, in the same order. Running each task
     // through every KC step instead reads each task's whole B block (all of k) from
     // memory: one thread running its tasks that way was 3-5% slower at 1024^3 and 2048^3
     // on the Intel machine; two threads went from 0.92-0.94 / 0.87-0.93 of torch to
@@ -332,18 +344,18 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       std::fill(done, done + sp.tasks, 0);
       parallel::parallel_for(npc * sp.tasks, [&](int64_t i) {
         const int64_t q = i / sp.tasks, t = i % sp.tasks;
-        while (__atomic_load_n(done + t, __ATOMIC_ACQUIRE) < q) {
+        while (__atomic_load_n(done + t, __ATOMIC_ACQUIRE) < q ||
+               (q >= slots && __atomic_load_n(finished + q - slots, __ATOMIC_ACQUIRE) < sp.tasks)) {
           if (parallel::job_cancelled()) return;  // the previous step failed
           cpu_relax();
         }
         step(t, q);
         __atomic_store_n(done + t, static_cast<int>(q + 1), __ATOMIC_RELEASE);
+        __atomic_add_fetch(finished + q, 1, __ATOMIC_RELEASE);
       });
     } else {
-      for (int64_t q = 0; q < npc; ++q) {
-        std::fill(flags, flags + ngroups, 0);
+      for (int64_t q = 0; q < npc; ++q)
         for (int64_t t = 0; t < sp.tasks; ++t) step(t, q);
-      }
     }
   }
 }
@@ -533,7 +545,7 @@ bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
 // the middle of a product: the nested product then packs into buffers of its own.
 thread_local int t_depth = 0;
 struct Reentry {
-  Scratch saved[6];
+  Scratch saved[7];
   bool nested;
   Reentry() : nested(t_depth++ > 0) {
     if (nested) swap();
@@ -543,8 +555,8 @@ struct Reentry {
     if (nested) swap();  // the nested buffers end up in `saved`, freed here
   }
   void swap() {
-    Scratch* live[6] = {&t_pack_a, &t_pack_b, &t_flags, &t_sup_b, &t_pack_x, &t_done};
-    for (int i = 0; i < 6; ++i) {
+    Scratch* live[7] = {&t_pack_a, &t_pack_b, &t_flags, &t_sup_b, &t_pack_x, &t_done, &t_steps};
+    for (int i = 0; i < 7; ++i) {
       std::swap(saved[i].p, live[i]->p);
       std::swap(saved[i].cap, live[i]->cap);
     }

@@ -763,6 +763,31 @@ TEST_P(SimdGemm, ResultsDoNotDependOnThreadCount) {
                                                 std::to_string(i / ns + 1));
 }
 
+// The packed path on threads reuses two slots of packed B in turn: a step's pairs must not
+// repack a slot that a pair two steps back still reads. Many KC steps, more threads than
+// cores (so threads are preempted mid-step), several runs: every result must match one
+// thread's bit for bit.
+TEST_P(SimdGemm, PackedSlotsAreNotReusedEarly) {
+  std::mt19937_64 rng(23);
+  const int64_t m = 600, n = 700, k = 2600;  // 11 KC steps at KC 256, 6 at 512
+  std::vector<float> a = random_vec<float>(rng, m * k), b = random_vec<float>(rng, k * n);
+  auto product = [&] {
+    std::vector<float> c(m * n);
+    gemm_table()->gemm(DType::Float32, m, n, k, cp(a), k, 1, cp(b), n, 1, cp(c), n, 1, nullptr, 0, 0);
+    return c;
+  };
+  std::vector<float> one;
+  {
+    ThreadCount tc(1);
+    one = product();
+  }
+  for (int threads : {2, 3, 4})
+    for (int run = 0; run < 3; ++run) {
+      ThreadCount tc(threads);
+      expect_same_bits(product(), one, "threads " + std::to_string(threads) + ", run " + std::to_string(run));
+    }
+}
+
 TEST(SimdKernels, ParallelForRunsEveryTaskOnce) {
   for (int threads : {1, 2, 4}) {
     ThreadCount tc(threads);
