@@ -231,22 +231,22 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     const int64_t nc = std::min(nc_blk, n - jc);
     const int64_t npanels = ceil_div(nc, NR), ngroups = ceil_div(npanels, G);
     std::fill(flags, flags + slots * ngroups, 0);
-    int* finished = t_steps.get<int>(npc);  // pairs finished, per KC step (threads only)
-    std::fill(finished, finished + npc, 0);
     // Where the packed micro-panel (q, jp) (KC step q, columns jc + jp NR) lives, and the
     // flag of its group: panels are packed in groups of G. A flag holds 2q + 1 while its
     // group is packed for step q and 2q + 2 once it is ready, so a slot's flags need no
     // reset between the steps that use it (they hold an earlier step's values).
     auto packed_at = [&](int64_t q, int64_t jp) { return bpack + ((q % slots) * npanels + jp) * kc_max * NR; };
     auto flag_of = [&](int64_t q, int64_t jp) { return flags + (q % slots) * ngroups + jp / G; };
+    auto ready_at = [](int64_t q) { return static_cast<int>(2 * q + 2); };
     auto panel = [&](int64_t q, int64_t jp) -> const T* {
       T* dst = packed_at(q, jp);
       const int64_t g = jp / G;
       int* f = flag_of(q, jp);
-      const int packing = static_cast<int>(2 * q + 1), ready = packing + 1;
+      const int ready = ready_at(q), packing = ready - 1;
       int state = __atomic_load_n(f, __ATOMIC_ACQUIRE);
       if (state == ready) return dst;
-      if (state < packing && __atomic_compare_exchange_n(f, &state, packing, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      if (state < packing &&
+          __atomic_compare_exchange_n(f, &state, packing, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
         const int64_t jg0 = g * G, jg1 = std::min(npanels, jg0 + G);
         pack_b_group<T>(packed_at(q, jg0), b + pc * rsb + (jc + jg0 * NR) * csb, rsb, csb, 0, kc, kc, jg1 - jg0,
@@ -296,7 +296,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
         const char* next = nullptr;
         int64_t lines = 0;
         if (r1 < len && bs.pb <= 1) {
-          if (__atomic_load_n(flag_of(q, jp_at(r1)), __ATOMIC_ACQUIRE) == static_cast<int>(2 * q + 2)) {
+          if (__atomic_load_n(flag_of(q, jp_at(r1)), __ATOMIC_ACQUIRE) == ready_at(q)) {
             next = reinterpret_cast<const char*>(packed_at(q, jp_at(r1)));
             lines = kc * NR * static_cast<int64_t>(sizeof(T)) / 64;
           }
@@ -334,14 +334,16 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     // so the threads too work on one KC step's B panel at a time (while it is in cache),
     // and a pair waits until its rows' previous KC step is done (on another thread, when
     // that one is slower) and until its slot of B is free (step q - 2 finished: every pair
-    // of it was handed out earlier, and waits only on earlier ones). The same FMAs either way, in the same order. Running each task
-    // through every KC step instead reads each task's whole B block (all of k) from
-    // memory: one thread running its tasks that way was 3-5% slower at 1024^3 and 2048^3
-    // on the Intel machine; two threads went from 0.92-0.94 / 0.87-0.93 of torch to
-    // 0.94-0.97 / 0.89-0.91 (within that machine's noise).
+    // of it was handed out earlier, and waits only on earlier ones). The same FMAs either
+    // way, in the same order. Running each task through every KC step instead reads each
+    // task's whole B block (all of k) from memory: one thread running its tasks that way
+    // was 3-5% slower at 1024^3 and 2048^3 on the Intel machine; two threads went from
+    // 0.92-0.94 / 0.87-0.93 of torch to 0.94-0.97 / 0.89-0.91 (within that machine's noise).
     if (nt > 1) {
       int* done = t_done.get<int>(sp.tasks);  // KC steps finished, per task
       std::fill(done, done + sp.tasks, 0);
+      int* finished = t_steps.get<int>(npc);  // pairs finished, per KC step
+      std::fill(finished, finished + npc, 0);
       parallel::parallel_for(npc * sp.tasks, [&](int64_t i) {
         const int64_t q = i / sp.tasks, t = i % sp.tasks;
         while (__atomic_load_n(done + t, __ATOMIC_ACQUIRE) < q ||
