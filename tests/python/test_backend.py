@@ -171,6 +171,20 @@ def test_freed_large_buffers_are_reused():
     assert ember.backend_info()["cached_bytes"] == 0
 
 
+@pytest.mark.parametrize("floats", [32 * 1024, 40960, 50_000, 65_535])
+def test_freed_medium_buffers_are_reused(floats):
+    # 128-256 KiB: past the per-thread small classes (up to 128 KiB), so the large-block
+    # cache keeps them (a 4096 x 10 float32 tensor of the scaled training step is 160 KiB).
+    ember._C._release_cache()
+    x = ember.zeros(floats)
+    del x
+    assert ember.backend_info()["cached_bytes"] >= 4 * floats
+    y = ember.zeros(floats)  # takes the cached block
+    assert ember.backend_info()["cached_bytes"] == 0
+    del y
+    assert ember._C._release_cache() >= 4 * floats
+
+
 # Runs in a fresh interpreter: ember's and torch's random streams and linspace side by side.
 STREAMS = textwrap.dedent(
     """
