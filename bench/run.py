@@ -11,7 +11,9 @@ Prints markdown tables (medians over all samples of every round, and ratios):
   - the scaled training step (n=4096, 256 -> 1024 -> 10, forward + backward + SGD update)
     in ms per step; numpy runs it with hand-written gradients;
   - with --sections addmm (not in the default run): a linear layer's forward, addmm (the
-    bias written into the output, the GEMM accumulating onto it) against mm followed by add.
+    bias written into the output, the GEMM accumulating onto it) against mm followed by add;
+  - with --sections math (not in the default run): exp, log, tanh, sigmoid, sin, cos, sqrt,
+    reciprocal and pow on 1e6 float32, ms per call.
 Every (library, threads) pair runs in its own child process (so idle BLAS/OpenMP threads of
 one library cannot take a core from another), and the children of one round are
 interleaved with the other libraries'. PyTorch is skipped if it is not installed.
@@ -176,7 +178,32 @@ def worker_addmm(lib, threads, quick):
     return out
 
 
-WORKERS = {"gemm": worker_gemm, "elementwise": worker_elementwise, "mlp": worker_mlp, "addmm": worker_addmm}
+MATH_SIZE = 10**6
+MATH_OPS = ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "reciprocal", "pow 2", "pow 3", "pow 1.5"]
+
+
+def worker_math(lib, threads, quick):
+    """The unary math functions and pow on 1e6 float32 (in L3), new output per call, ms.
+    log, sqrt, reciprocal and pow take positive inputs."""
+    np, L = import_lib(lib, threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(MATH_SIZE).astype(np.float32)
+    xp = (np.abs(x) + 0.1).astype(np.float32)
+    if lib == "numpy":
+        ops = {"exp": lambda: np.exp(x), "log": lambda: np.log(xp), "tanh": lambda: np.tanh(x),
+               "sigmoid": lambda: 1 / (1 + np.exp(-x)), "sin": lambda: np.sin(x), "cos": lambda: np.cos(x),
+               "sqrt": lambda: np.sqrt(xp), "reciprocal": lambda: np.reciprocal(xp), "pow 2": lambda: xp**2,
+               "pow 3": lambda: xp**3, "pow 1.5": lambda: xp**1.5}
+    else:
+        tx, tp = L.from_numpy(x), L.from_numpy(xp)
+        ops = {"exp": tx.exp, "log": tp.log, "tanh": tx.tanh, "sigmoid": tx.sigmoid, "sin": tx.sin, "cos": tx.cos,
+               "sqrt": tp.sqrt, "reciprocal": tp.reciprocal, "pow 2": lambda: tp.pow(2), "pow 3": lambda: tp.pow(3),
+               "pow 1.5": lambda: tp.pow(1.5)}
+    return {op: [t * 1e3 for t in timed(f, budget=0.2)] for op, f in ops.items()}
+
+
+WORKERS = {"gemm": worker_gemm, "elementwise": worker_elementwise, "mlp": worker_mlp, "addmm": worker_addmm,
+           "math": worker_math}
 
 # ---------------------------------------------------------------- driver
 
@@ -319,6 +346,16 @@ def main():
             for threads in (1, 2):
                 e, n_, t_ = (get("addmm", lib, threads, key) for lib in LIBS)
                 print(f"| {key} | {threads} | {fmt(e, 2)} | {fmt(n_, 2)} | {fmt(t_, 2)} | {fmt(t_ / e, 2)} |")
+        print()
+    if "math" in sections:
+        print(f"| unary math float32, {MATH_SIZE:.0e} elements, ms (new output per call) | threads | ember | numpy | "
+              "torch | torch / ember | numpy / ember |")
+        print("|---|---|---|---|---|---|---|")
+        for op in MATH_OPS:
+            for threads in (1, 2):
+                e, n_, t_ = (get("math", lib, threads, op) for lib in LIBS)
+                print(f"| {op} | {threads} | {fmt(e, 3)} | {fmt(n_, 3)} | {fmt(t_, 3)} | {fmt(t_ / e, 2)} | "
+                      f"{fmt(n_ / e, 2)} |")
         print()
     if "mlp" in sections:
         print("| training step n=4096, 256->1024->10, ms | threads | ember | numpy (hand gradients) | torch | "

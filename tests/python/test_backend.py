@@ -77,6 +77,21 @@ CHECKS = textwrap.dedent(
                 m2 = rng.standard_normal((3, n)).astype(dt)
                 err[key + " sum0"] = rel(ember.from_numpy(m2).sum(0).numpy(), m2.astype(np.float64).sum(0))
                 err[key + " row bcast"] = rel((ember.from_numpy(m2) + ex).numpy(), m2 + x)
+                # the unary math functions (float32: vmath.h in the SIMD tables) and pow
+                xp = np.abs(x) + 0.1
+                exp_ = ember.from_numpy(xp)
+                err[key + " exp"] = rel(ex.exp().numpy(), np.exp(x))
+                err[key + " log"] = rel(exp_.log().numpy(), np.log(xp))
+                err[key + " sqrt"] = rel(exp_.sqrt().numpy(), np.sqrt(xp))
+                err[key + " tanh"] = rel(ex.tanh().numpy(), np.tanh(x))
+                err[key + " sigmoid"] = rel(ex.sigmoid().numpy(), 1 / (1 + np.exp(-x)))
+                err[key + " sin"] = rel(ex.sin().numpy(), np.sin(x))
+                err[key + " cos"] = rel(ex.cos().numpy(), np.cos(x))
+                err[key + " reciprocal"] = rel(exp_.reciprocal().numpy(), 1 / xp)
+                err[key + " sign"] = rel(ex.sign().numpy(), np.sign(x))
+                err[key + " sin strided"] = rel(ember.from_numpy(m2).t().sin().numpy(), np.sin(m2.T))
+                for e in (2, 3, -2, -1, 1.7):
+                    err[key + f" pow {e}"] = rel(exp_.pow(e).numpy(), xp.astype(np.float64) ** e)
     print(json.dumps(report))
     """
 )

@@ -1,6 +1,8 @@
-// AVX2 elementwise kernels and sums: add/sub/mul/div/maximum/minimum, clamp, relu/neg/abs,
-// where, and Sum. Inner runs whose operands are contiguous or scalar-broadcast (stride 0)
-// take the vector loop; other runs, dtypes and ops go to the reference kernels.
+// AVX2 elementwise kernels and sums: add/sub/mul/div/maximum/minimum/pow, comparisons,
+// clamp, the unary ops (float32 exp, log, tanh, sigmoid, sin, cos through vmath.h), where,
+// copies and Sum. Inner runs whose operands are contiguous or scalar-broadcast (stride 0)
+// take the vector loop; other runs take element loops, and other dtypes and ops go to the
+// reference kernels.
 // Long contiguous runs are split into fixed chunks over the thread pool. Compiled with
 // -mavx2 -mfma.
 #include <immintrin.h>
@@ -14,6 +16,7 @@
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/avx2/vmath.h"
 #include "kernels/prefetch.h"
 
 namespace ember::kernels::avx2 {
@@ -378,6 +381,58 @@ void binary_typed(const Loop& l) {
   });
 }
 
+// ---------------------------------------------------------------- pow
+
+// a ** b as PyTorch computes a float tensor to a scalar power: 2 -> a * a, 3 -> a * a * a,
+// -1 -> 1 / a (glibc's pow(a, -1) is one ulp off that now and then), -2 -> 1 / (a * a),
+// others std::pow. The reference applies the same rule to each element.
+template <typename T>
+T pow_one(T a, T b) {
+  if (b == T(2)) return a * a;
+  if (b == T(3)) return a * a * a;
+  if (b == T(-1)) return T(1) / a;
+  if (b == T(-2)) return T(1) / (a * a);
+  return std::pow(a, b);
+}
+
+// A broadcast exponent of 2, 3, -2 or -1 runs as a vector loop; other exponents, and tensor
+// exponents, call pow_one per element (on the pool when the run is long).
+template <typename T>
+void pow_typed(const Loop& l) {
+  using V = Vec<T>;
+  const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
+  nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    T* o = reinterpret_cast<T*>(p[0]);
+    const T* a = reinterpret_cast<const T*>(p[1]);
+    const T* b = reinterpret_cast<const T*>(p[2]);
+    if (vector_run(s, 2, sizeof(T)) && s[1] != 0) {
+      const bool nt = stream_output<T>(n);
+      const T e = b[0];
+      auto loop = [&](auto f) {
+        maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+          const T* x = a + off;
+          map_run<T>(
+              o + off, cnt, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return f(V::load(x + i)); },
+              [&](int64_t i) EMBER_INLINE_LAMBDA { return pow_one<T>(x[i], e); });
+        });
+      };
+      const typename V::R one = V::set1(T(1));
+      if (s[2] == 0 && e == T(2)) return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return V::mul(v, v); });
+      if (s[2] == 0 && e == T(3))
+        return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return V::mul(V::mul(v, v), v); });
+      if (s[2] == 0 && e == T(-2))
+        return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, V::mul(v, v)); });
+      if (s[2] == 0 && e == T(-1)) return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, v); });
+      const bool sb = s[2] == 0;
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+        for (int64_t i = off; i < off + cnt; ++i) o[i] = pow_one<T>(a[i], b[sb ? 0 : i]);
+      });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) st<T>(p[0] + i * s[0], pow_one<T>(ld<T>(p[1] + i * s[1]), ld<T>(p[2] + i * s[2])));
+  });
+}
+
 template <typename T>
 bool binary_float(BinaryOp op, const Loop& l) {
   switch (op) {
@@ -387,6 +442,7 @@ bool binary_float(BinaryOp op, const Loop& l) {
     case BinaryOp::Div: binary_typed<T, BinaryOp::Div>(l); return true;
     case BinaryOp::Maximum: binary_typed<T, BinaryOp::Maximum>(l); return true;
     case BinaryOp::Minimum: binary_typed<T, BinaryOp::Minimum>(l); return true;
+    case BinaryOp::Pow: pow_typed<T>(l); return true;
     default: return false;
   }
 }
@@ -512,53 +568,114 @@ void logical_typed(const Loop& l) {
   });
 }
 
-// ---------------------------------------------------------------- unary: neg, abs, relu
+// ---------------------------------------------------------------- unary
 
-// Neg, Abs or Relu (unary_typed sends no other op here).
+// One unary op on vectors and on one value. Exact ops (neg, abs, relu, sqrt, reciprocal,
+// sign) give the reference's bits in both forms. float32 exp, log, tanh, sigmoid, sin and
+// cos take vmath.h's functions, within one ulp of the reference's std:: calls (and equal
+// to them on nearly every input); their `one` runs the same vector function on one lane,
+// so a value's result does not depend on where it sits in a run. float64 transcendentals
+// have no vector form here: `one` is the reference's own call.
 template <typename T, UnaryOp Op>
-void unary_run(T* o, const T* x, int64_t n, bool nt) {
+struct UnOp {
   using V = Vec<T>;
-  auto f = [&](typename V::R v) EMBER_INLINE_LAMBDA {
+  using R = typename V::R;
+  static constexpr bool kMath = Op == UnaryOp::Exp || Op == UnaryOp::Log || Op == UnaryOp::Tanh ||
+                                Op == UnaryOp::Sigmoid || Op == UnaryOp::Sin || Op == UnaryOp::Cos;
+  static constexpr bool kVector = !kMath || sizeof(T) == 4;
+  static R vec(R v) {
     if constexpr (Op == UnaryOp::Neg) return V::xor_(v, V::sign());
     else if constexpr (Op == UnaryOp::Abs) return V::andnot(V::sign(), v);
     // x where x > 0 or x is NaN, else +0 (so relu(-0) is +0 as in the reference)
-    else return V::and_(V::or_(V::gt(v, V::zero()), V::isnan(v)), v);
-  };
-  auto f1 = [&](T v) EMBER_INLINE_LAMBDA -> T {
+    else if constexpr (Op == UnaryOp::Relu) return V::and_(V::or_(V::gt(v, V::zero()), V::isnan(v)), v);
+    else if constexpr (Op == UnaryOp::Sqrt) return sqrt_(v);
+    else if constexpr (Op == UnaryOp::Reciprocal) return V::div(V::set1(T(1)), v);
+    // (x > 0) - (x < 0): +0 for +-0 and NaN, as in the reference
+    else if constexpr (Op == UnaryOp::Sign)
+      return V::sub(V::and_(V::gt(v, V::zero()), V::set1(T(1))), V::and_(V::lt(v, V::zero()), V::set1(T(1))));
+    else if constexpr (Op == UnaryOp::Exp) return vmath::exp_ps(v);
+    else if constexpr (Op == UnaryOp::Log) return vmath::log_ps(v);
+    else if constexpr (Op == UnaryOp::Tanh) return vmath::tanh_ps(v);
+    else if constexpr (Op == UnaryOp::Sigmoid) return vmath::sigmoid_ps(v);
+    else if constexpr (Op == UnaryOp::Sin) return vmath::sincos_ps<false>(v);
+    else return vmath::sincos_ps<true>(v);
+  }
+  static R sqrt_(R v) {
+    if constexpr (sizeof(T) == 4) return _mm256_sqrt_ps(v);
+    else return _mm256_sqrt_pd(v);
+  }
+  static T one(T v) {
     if constexpr (Op == UnaryOp::Neg) return -v;
     else if constexpr (Op == UnaryOp::Abs) return std::fabs(v);
-    else return v > T(0) ? v : (std::isnan(v) ? v : T(0));
-  };
-  map_run<T>(
-      o, n, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return f(V::load(x + i)); },
-      [&](int64_t i) EMBER_INLINE_LAMBDA { return f1(x[i]); });
+    else if constexpr (Op == UnaryOp::Relu) return v > T(0) ? v : (std::isnan(v) ? v : T(0));
+    else if constexpr (Op == UnaryOp::Sqrt) return std::sqrt(v);
+    else if constexpr (Op == UnaryOp::Reciprocal) return T(1) / v;
+    else if constexpr (Op == UnaryOp::Sign) return T((v > 0) - (v < 0));
+    else if constexpr (kVector) return _mm256_cvtss_f32(vec(_mm256_set1_ps(v)));
+    else if constexpr (Op == UnaryOp::Exp) return std::exp(v);
+    else if constexpr (Op == UnaryOp::Log) return std::log(v);
+    else if constexpr (Op == UnaryOp::Tanh) return std::tanh(v);
+    else if constexpr (Op == UnaryOp::Sigmoid) return T(1) / (T(1) + std::exp(-v));
+    else if constexpr (Op == UnaryOp::Sin) return std::sin(v);
+    else return std::cos(v);
+  }
+};
+
+// o[i] = op(x[i]) over a contiguous run.
+template <typename T, UnaryOp Op>
+void unary_run(T* o, const T* x, int64_t n, bool nt) {
+  using F = UnOp<T, Op>;
+  if constexpr (F::kVector) {
+    map_run<T>(
+        o, n, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return F::vec(Vec<T>::load(x + i)); },
+        [&](int64_t i) EMBER_INLINE_LAMBDA { return F::one(x[i]); });
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = F::one(x[i]);
+  }
 }
 
-template <typename T>
-void unary_typed(UnaryOp op, const Loop& l) {
+// Strided runs are gathered into blocks of this many elements, run as contiguous ones and
+// scattered back, so they get the same values as contiguous runs.
+constexpr int64_t kGather = 256;
+
+template <typename T, UnaryOp Op>
+void unary_loop(const Loop& l) {
   const size_t isz[2] = {sizeof(T), sizeof(T)};
   nd_loop_par<2>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
       T* o = reinterpret_cast<T*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
       const bool nt = stream_output<T>(n);
-      maybe_parallel(n, [&](int64_t off, int64_t cnt) {
-        if (op == UnaryOp::Neg) unary_run<T, UnaryOp::Neg>(o + off, x + off, cnt, nt);
-        else if (op == UnaryOp::Abs) unary_run<T, UnaryOp::Abs>(o + off, x + off, cnt, nt);
-        else unary_run<T, UnaryOp::Relu>(o + off, x + off, cnt, nt);
-      });
+      maybe_parallel(n, [&](int64_t off, int64_t cnt) { unary_run<T, Op>(o + off, x + off, cnt, nt); });
       return;
     }
-    Loop one;  // a strided run: hand it to the reference kernel
-    const int64_t shape[1] = {n}, s0[1] = {s[0] / int64_t(sizeof(T))}, s1[1] = {s[1] / int64_t(sizeof(T))};
-    one.ndim = 1;
-    one.shape = shape;
-    one.ptr[0] = p[0];
-    one.ptr[1] = p[1];
-    one.strides[0] = s0;
-    one.strides[1] = s1;
-    reference().unary(op, sizeof(T) == 4 ? DType::Float32 : DType::Float64, one);
+    alignas(32) T in[kGather], out[kGather];
+    for (int64_t off = 0; off < n; off += kGather) {
+      const int64_t cnt = std::min(kGather, n - off);
+      for (int64_t i = 0; i < cnt; ++i) in[i] = ld<T>(p[1] + (off + i) * s[1]);
+      unary_run<T, Op>(out, in, cnt, false);
+      for (int64_t i = 0; i < cnt; ++i) st<T>(p[0] + (off + i) * s[0], out[i]);
+    }
   });
+}
+
+template <typename T>
+bool unary_typed(UnaryOp op, const Loop& l) {
+  switch (op) {
+    case UnaryOp::Neg: unary_loop<T, UnaryOp::Neg>(l); return true;
+    case UnaryOp::Abs: unary_loop<T, UnaryOp::Abs>(l); return true;
+    case UnaryOp::Relu: unary_loop<T, UnaryOp::Relu>(l); return true;
+    case UnaryOp::Sqrt: unary_loop<T, UnaryOp::Sqrt>(l); return true;
+    case UnaryOp::Reciprocal: unary_loop<T, UnaryOp::Reciprocal>(l); return true;
+    case UnaryOp::Sign: unary_loop<T, UnaryOp::Sign>(l); return true;
+    case UnaryOp::Exp: unary_loop<T, UnaryOp::Exp>(l); return true;
+    case UnaryOp::Log: unary_loop<T, UnaryOp::Log>(l); return true;
+    case UnaryOp::Tanh: unary_loop<T, UnaryOp::Tanh>(l); return true;
+    case UnaryOp::Sigmoid: unary_loop<T, UnaryOp::Sigmoid>(l); return true;
+    case UnaryOp::Sin: unary_loop<T, UnaryOp::Sin>(l); return true;
+    case UnaryOp::Cos: unary_loop<T, UnaryOp::Cos>(l); return true;
+    default: return false;  // LogicalNot (bool out)
+  }
 }
 
 // ---------------------------------------------------------------- clamp
@@ -934,9 +1051,8 @@ void cast_copy(DType dst, DType src, const Loop& l) {
 }
 
 void unary(UnaryOp op, DType dt, const Loop& l) {
-  const bool simple = op == UnaryOp::Neg || op == UnaryOp::Abs || op == UnaryOp::Relu;
-  if (simple && dt == DType::Float32) return unary_typed<float>(op, l);
-  if (simple && dt == DType::Float64) return unary_typed<double>(op, l);
+  if (dt == DType::Float32 && unary_typed<float>(op, l)) return;
+  if (dt == DType::Float64 && unary_typed<double>(op, l)) return;
   reference().unary(op, dt, l);
 }
 

@@ -166,7 +166,9 @@ T arith_one(BinaryOp op, T a, T b) {
       case BinaryOp::Sub: return a - b;
       case BinaryOp::Mul: return a * b;
       case BinaryOp::Div: return a / b;
-      case BinaryOp::Pow: return b == T(2) ? a * a : std::pow(a, b);
+      // PyTorch's float pow to a scalar exponent: 2, 3, -1 and -2 by products and quotients.
+      case BinaryOp::Pow:
+        return b == T(2) ? a * a : b == T(3) ? a * a * a : b == T(-1) ? T(1) / a : b == T(-2) ? T(1) / (a * a) : std::pow(a, b);
       case BinaryOp::Maximum: return (std::isnan(a) || a > b) ? a : b;
       case BinaryOp::Minimum: return (std::isnan(a) || a < b) ? a : b;
       default: return a;

@@ -1,0 +1,221 @@
+// Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin and cos of 8
+// float32 values at a time.
+//
+// Each function widens its floats to double and evaluates there, 4 lanes at a time: a
+// range reduction with the constants split so that the products are exact, then a
+// truncated series (Taylor, or atanh's for log) whose truncation error is below 1e-12
+// relative, far under a float's half ulp (3e-8). The double result is rounded once to
+// float, so each result is the correctly rounded float except where the exact value lies
+// within ~1e-12 of a rounding boundary. glibc's expf, logf, sinf and cosf (the reference
+// kernels' std:: calls) are correctly rounded in nearly all cases too, so the two agree
+// bit for bit on nearly every input and differ by at most one ulp (tests/cpp checks this
+// bound against the reference). sigmoid rounds exp to float first and then computes
+// 1 / (1 + e) in float, as the reference (and torch's AVX2 kernel) do.
+//
+// Special values follow the C functions: NaN in, NaN out; exp overflows to inf above
+// ln(FLT_MAX) and reaches 0 through the denormals; log(0) = -inf, log(x < 0) = NaN,
+// log(inf) = inf; sin(-0) = -0; tanh(+-inf) = +-1; sin and cos of |x| > kTrigMax (and of
+// inf) are taken from the C library lane by lane.
+//
+// Internal linkage (see transpose.h): compiled only into units built with -mavx2 -mfma.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace ember::kernels::avx2::vmath {
+namespace {
+
+using D = __m256d;
+
+inline D dset(double x) { return _mm256_set1_pd(x); }
+
+// 8 floats <-> two vectors of 4 doubles.
+inline D lo_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_castps256_ps128(x)); }
+inline D hi_pd(__m256 x) { return _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)); }
+inline __m256 to_ps(D lo, D hi) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+}
+
+// An integral double n (|n| < 2^51) as int64: n + 1.5 * 2^52 holds n in its low mantissa
+// bits, since the ulp there is 1.
+inline __m256i to_int(D n) {
+  const D magic = dset(6755399441055744.0);
+  return _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(n, magic)), _mm256_castpd_si256(magic));
+}
+// 2^n for integral n in [-1022, 1023].
+inline D pow2(D n) {
+  return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(to_int(n), _mm256_set1_epi64x(1023)), 52));
+}
+
+// ln 2 = kLn2Hi + kLn2Lo, kLn2Hi with 32 significant bits (n * kLn2Hi is exact for
+// |n| < 2^21), as in fdlibm.
+constexpr double kLn2Hi = 6.93147180369123816490e-01;
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kHalfLn2 = 0.34657359027997264;
+
+// Horner's rule for c[0] + c[1] x + ... + c[N-1] x^(N-1).
+template <int N>
+inline D poly(D x, const double (&c)[N]) {
+  D p = dset(c[N - 1]);
+  for (int i = N - 2; i >= 0; --i) p = _mm256_fmadd_pd(p, x, dset(c[i]));
+  return p;
+}
+
+// 1/k!, k = 0..11.
+constexpr double kInvFact[12] = {1.0,
+                                 1.0,
+                                 1.0 / 2,
+                                 1.0 / 6,
+                                 1.0 / 24,
+                                 1.0 / 120,
+                                 1.0 / 720,
+                                 1.0 / 5040,
+                                 1.0 / 40320,
+                                 1.0 / 362880,
+                                 1.0 / 3628800,
+                                 1.0 / 39916800};
+
+// e^x for x in [-1022 ln 2, 1023 ln 2]: x = n ln 2 + r, |r| <= ln 2 / 2, e^r by its
+// Taylor series to r^9 (truncation < 7e-12 relative).
+inline D exp_pd(D x) {
+  const D n = _mm256_round_pd(_mm256_mul_pd(x, dset(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  D r = _mm256_fnmadd_pd(n, dset(kLn2Hi), x);
+  r = _mm256_fnmadd_pd(n, dset(kLn2Lo), r);
+  constexpr double c[10] = {kInvFact[0], kInvFact[1], kInvFact[2], kInvFact[3], kInvFact[4],
+                            kInvFact[5], kInvFact[6], kInvFact[7], kInvFact[8], kInvFact[9]};
+  return _mm256_mul_pd(poly(r, c), pow2(n));
+}
+
+// e^y - 1 for y in [0, 20], accurate near 0: below ln 2 / 2 its Taylor series to y^10
+// (truncation < 2e-13 relative), above e^y - 1 (which loses at most 1.3 bits).
+inline D expm1_pos(D y) {
+  constexpr double c[10] = {kInvFact[1], kInvFact[2], kInvFact[3], kInvFact[4], kInvFact[5],
+                            kInvFact[6], kInvFact[7], kInvFact[8], kInvFact[9], kInvFact[10]};
+  const D small = _mm256_mul_pd(y, poly(y, c));
+  const D big = _mm256_sub_pd(exp_pd(y), dset(1.0));
+  return _mm256_blendv_pd(big, small, _mm256_cmp_pd(y, dset(kHalfLn2), _CMP_LT_OQ));
+}
+
+// log x for finite x > 0 (a float widened, so never denormal here): x = 2^e m with m in
+// (sqrt(1/2), sqrt(2)], log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716, by its
+// series to s^13 (truncation < 4e-12 relative).
+inline D log_pd(D x) {
+  const __m256i bits = _mm256_castpd_si256(x);
+  D m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
+                                            _mm256_set1_epi64x(0x3FF0000000000000LL)));  // [1, 2)
+  // The biased exponent as a double: its bits or'ed into 2^52's mantissa, minus 2^52.
+  const D two52 = dset(4503599627370496.0);
+  D e = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits, 52), _mm256_castpd_si256(two52))),
+                      two52);
+  e = _mm256_sub_pd(e, dset(1023.0));
+  const D big = _mm256_cmp_pd(m, dset(1.4142135623730951), _CMP_GT_OQ);
+  m = _mm256_blendv_pd(m, _mm256_mul_pd(m, dset(0.5)), big);
+  e = _mm256_add_pd(e, _mm256_and_pd(big, dset(1.0)));
+  const D f = _mm256_sub_pd(m, dset(1.0));
+  const D s = _mm256_div_pd(f, _mm256_add_pd(f, dset(2.0)));
+  const D z = _mm256_mul_pd(s, s);
+  constexpr double c[7] = {1.0, 1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13};
+  const D log1p = _mm256_mul_pd(_mm256_add_pd(s, s), poly(z, c));
+  return _mm256_fmadd_pd(e, dset(kLn2Hi), _mm256_fmadd_pd(e, dset(kLn2Lo), log1p));
+}
+
+// pi / 2 = kPio2[0] + kPio2[1] + kPio2[2]; the first two have 33 significant bits, so
+// j * kPio2[0] and j * kPio2[1] are exact for |j| < 2^20.
+constexpr double kPio2[3] = {1.5707963267341256, 6.077100506303966e-11, 2.0222662487959506e-21};
+constexpr double kTwoOverPi = 0.6366197723675814;
+// Floats of larger magnitude (|j| > 2^17) go to the C library.
+constexpr float kTrigMax = 1e5f;
+
+// sin (Cos = false) or cos of x, |x| <= kTrigMax: x = j pi/2 + r, |r| <= pi/4; sin r and
+// cos r by their Taylor series to r^13 and r^14 (truncation < 3e-14), picked and signed by
+// the quadrant j mod 4.
+template <bool Cos>
+inline D sincos_pd(D x) {
+  const D j = _mm256_round_pd(_mm256_mul_pd(x, dset(kTwoOverPi)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  D r = _mm256_fnmadd_pd(j, dset(kPio2[0]), x);
+  r = _mm256_fnmadd_pd(j, dset(kPio2[1]), r);
+  r = _mm256_fnmadd_pd(j, dset(kPio2[2]), r);
+  const D z = _mm256_mul_pd(r, r);
+  constexpr double cs[6] = {-1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800, 1.0 / 6227020800.0};
+  constexpr double cc[8] = {1.0,         -1.0 / 2,       1.0 / 24,          -1.0 / 720,
+                            1.0 / 40320, -1.0 / 3628800, 1.0 / 479001600.0, -1.0 / 87178291200.0};
+  const D s = _mm256_fmadd_pd(_mm256_mul_pd(r, z), poly(z, cs), r);
+  const D c = poly(z, cc);
+  // cos x = sin(x + pi/2): the quadrant one further.
+  __m256i q = to_int(j);
+  if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
+  const D odd = _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(1)),
+                                                       _mm256_set1_epi64x(1)));
+  const D v = _mm256_blendv_pd(s, c, odd);
+  // Quadrants 2 and 3 negate: bit 1 of q moved to the sign bit.
+  const D sign = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(2)), 62));
+  return _mm256_xor_pd(v, sign);
+}
+
+inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
+
+// ---- float32, 8 lanes
+
+inline __m256 exp_ps(__m256 x) {
+  // Below -104 the result rounds to 0, above 89 it overflows to inf: clamping keeps pow2's
+  // exponent in range. NaN is put back at the end (max and min drop it).
+  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+  const __m256 r = to_ps(exp_pd(lo_pd(xc)), exp_pd(hi_pd(xc)));
+  return _mm256_blendv_ps(r, x, isnan_ps(x));
+}
+
+inline __m256 log_ps(__m256 x) {
+  const __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(INFINITY);
+  const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GT_OQ), _mm256_cmp_ps(x, inf, _CMP_LT_OQ));
+  const __m256 xs = _mm256_blendv_ps(_mm256_set1_ps(1.0f), x, ok);
+  __m256 r = to_ps(log_pd(lo_pd(xs)), log_pd(hi_pd(xs)));
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(-INFINITY), _mm256_cmp_ps(x, zero, _CMP_EQ_OQ));  // +-0
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), _mm256_cmp_ps(x, zero, _CMP_LT_OQ));
+  r = _mm256_blendv_ps(r, inf, _mm256_cmp_ps(x, inf, _CMP_EQ_OQ));
+  return _mm256_blendv_ps(r, x, isnan_ps(x));
+}
+
+// tanh |x| = (e^{2|x|} - 1) / (e^{2|x|} + 1), through expm1 so that small x keeps its
+// relative accuracy; |x| is clamped to 10 (tanh rounds to 1 in float from 9.011 on; at 9
+// it is 1 - 2^-24 - 2^-26, the float below 1); the sign of x (and -0) is put back.
+inline __m256 tanh_ps(__m256 x) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 ax = _mm256_min_ps(_mm256_andnot_ps(sign, x), _mm256_set1_ps(10.0f));
+  auto half = [](D a) {
+    const D em1 = expm1_pos(_mm256_add_pd(a, a));
+    return _mm256_div_pd(em1, _mm256_add_pd(em1, dset(2.0)));
+  };
+  const __m256 t = to_ps(half(lo_pd(ax)), half(hi_pd(ax)));
+  return _mm256_blendv_ps(_mm256_or_ps(t, _mm256_and_ps(x, sign)), x, isnan_ps(x));
+}
+
+// 1 / (1 + e^-x), e^-x rounded to float first (the reference's and torch's order).
+inline __m256 sigmoid_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)))));
+  return _mm256_blendv_ps(s, x, isnan_ps(x));
+}
+
+template <bool Cos>
+inline __m256 sincos_ps(__m256 x) {
+  const __m256 far = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(kTrigMax), _CMP_NLE_UQ);
+  const __m256 xs = _mm256_andnot_ps(far, x);  // far lanes computed at 0, then replaced
+  __m256 r = to_ps(sincos_pd<Cos>(lo_pd(xs)), sincos_pd<Cos>(hi_pd(xs)));
+  if (!Cos) r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));  // sin(-0) = -0
+  if (const int lanes = _mm256_movemask_ps(far)) {  // huge, infinite or NaN: the C library's, lane by lane
+    alignas(32) float v[8], out[8];
+    _mm256_store_ps(v, x);
+    _mm256_store_ps(out, r);
+    for (int i = 0; i < 8; ++i)
+      if (lanes >> i & 1) out[i] = Cos ? std::cos(v[i]) : std::sin(v[i]);
+    r = _mm256_load_ps(out);
+  }
+  return r;
+}
+
+}  // namespace
+}  // namespace ember::kernels::avx2::vmath
