@@ -16,10 +16,14 @@ On the VM the FMA loop alone moves by ~10% from one millisecond to the next (ano
 tenant on the core), so a best-of-runs peak and a median GEMM rate do not meet the same
 machine.
 
-One thread only: with two, a library's idle worker threads keep spinning after its call
-(OpenBLAS's and OpenMP's do) and take the second core from the library timed next, so an
-in-process 2-thread comparison measures the spinning, not the GEMM. bench/run.py's
-separate processes are the 2-thread figures.
+With two threads, a library's idle worker threads keep spinning after its call (OpenBLAS's,
+OpenMP's and ember's do) and would take the second core from the library timed next. So
+`--threads 2` compares ember with torch only, and sleeps --gap seconds (default 0.03) before
+each library's batch, longer than libgomp's and ember's spinning (about a millisecond),
+then makes two untimed calls to wake its pool. numpy is left out: OpenBLAS's threads spin
+for far longer after a call. No FMA loop there (it runs on one thread).
+
+    python bench/gemm_interleaved.py --threads 2 [--rounds 15]
 """
 
 import argparse
@@ -31,9 +35,16 @@ import sys
 import tempfile
 import time
 
-# Before numpy / torch load: one BLAS / OpenMP thread, no pool to spin.
+ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+ap.add_argument("--rounds", type=int, default=15)
+ap.add_argument("--batch", type=float, default=0.08, help="seconds per library per round (approximate)")
+ap.add_argument("--threads", type=int, default=1, choices=(1, 2))
+ap.add_argument("--gap", type=float, default=0.03, help="with --threads 2: seconds of quiet before each batch")
+ARGS = ap.parse_args()
+
+# Before numpy / torch load: the thread count of every library's pool.
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "EMBER_NUM_THREADS"):
-    os.environ[var] = "1"
+    os.environ[var] = str(ARGS.threads)
 for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "EMBER_CPU"):
     os.environ.pop(var, None)
 
@@ -60,28 +71,28 @@ def load_fma_loop(tmpdir):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--batch", type=float, default=0.08, help="seconds per library per round (approximate)")
-    args = ap.parse_args()
-
+    args = ARGS
     import ember
 
-    ember.set_num_threads(1)
-    libs = ["ember", "numpy"]
+    ember.set_num_threads(args.threads)
+    libs = ["ember", "numpy"] if args.threads == 1 else ["ember"]
     try:
         import torch
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.threads)
         libs.append("torch")
     except ImportError:
         torch = None
     others = [lib for lib in libs if lib != "ember"]
-    tmpdir = tempfile.mkdtemp()
-    try:
-        fma = load_fma_loop(tmpdir)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)  # the library stays mapped
+    if not others:
+        sys.exit("--threads 2 compares ember with torch, which is not installed")
+    fma = None
+    if args.threads == 1:
+        tmpdir = tempfile.mkdtemp()
+        try:
+            fma = load_fma_loop(tmpdir)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)  # the library stays mapped
     # The FMA loop's iterations per batch (12 FMAs of 16 flop each), at ~90 GFLOP/s.
     fma_iters = max(1, round(args.batch * 90e9 / 192))
     if fma:
@@ -89,10 +100,12 @@ def main():
             fma(fma_iters)  # the clock ramps up over the first calls
 
     rng = np.random.default_rng(0)
-    print(f"GEMM float32, 1 thread, {args.rounds} interleaved rounds; python {sys.version.split()[0]}, "
-          f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") + "\n")
+    threads = f"{args.threads} thread" + ("s" if args.threads > 1 else "")
+    print(f"GEMM float32, {threads}, {args.rounds} interleaved rounds; python {sys.version.split()[0]}, "
+          f"numpy {np.__version__}" + (f", torch {torch.__version__}" if torch else "") +
+          (f"; {args.gap} s of quiet before each batch" if args.threads > 1 else "") + "\n")
     frac_cols = [f"{lib} / FMA loop" for lib in libs] if fma else []
-    print("| GEMM float32, 1 thread | " + " | ".join(f"{lib} GFLOP/s" for lib in libs) +
+    print(f"| GEMM float32, {threads} | " + " | ".join(f"{lib} GFLOP/s" for lib in libs) +
           " | ratio (median of rounds) | lowest / highest round | " +
           "".join(f"{c} | " for c in frac_cols) + ("FMA loop GFLOP/s |" if fma else ""))
     print("|---|" + "---|" * (len(libs) + 2 + (len(libs) + 1 if fma else 0)))
@@ -125,6 +138,10 @@ def main():
                     now[lib] = fma(fma_iters)
                     continue
                 f = calls[lib]
+                if args.threads > 1:
+                    time.sleep(args.gap)  # the other library's spinning threads go to sleep
+                    f()
+                    f()
                 t = time.perf_counter()
                 for _ in range(reps):
                     f()

@@ -451,7 +451,8 @@ TEST(SimdKernels, ShortRowsOfALargeSpaceMatchTheReferenceOnAnyThreadCount) {
 // Sum over the inner (r, c) space of an (o, r, c) buffer with the given strides.
 template <typename T>
 std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vector<int64_t> oshape,
-                       std::vector<int64_t> ostr, std::vector<int64_t> ishape, std::vector<int64_t> istr) {
+                       std::vector<int64_t> ostr, std::vector<int64_t> ishape, std::vector<int64_t> istr,
+                       ReduceOp op = ReduceOp::Sum) {
   int64_t no = 1;
   for (int64_t s : oshape) no *= s;
   std::vector<T> out(static_cast<size_t>(no) + 2, T(-7));
@@ -467,7 +468,7 @@ std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vecto
   inner.ndim = static_cast<int>(ishape.size());
   inner.shape = ishape.data();
   inner.strides[1] = istr.data();
-  t.reduce(ReduceOp::Sum, dtype_of<T>(), outer, inner);
+  t.reduce(op, dtype_of<T>(), outer, inner);
   return out;
 }
 
@@ -517,6 +518,73 @@ void check_column_sums() {
     }
   }
 }
+// Max and min over contiguous runs: the reference's bits, which are the first NaN when
+// there is one (payloads tell NaNs apart) and the first of equal zeros (+0 against -0, also
+// with the later zero in the same vector lane, where the vector max alone gives +0), on
+// 1 and 2 threads (runs from 2^17 elements are cut into chunks), whole-tensor and per row.
+template <typename T>
+void check_extremes() {
+  std::mt19937_64 rng(25);
+  auto nan_with = [](uint64_t payload) {
+    T v = std::numeric_limits<T>::quiet_NaN();
+    if constexpr (sizeof(T) == 4) {
+      uint32_t b;
+      std::memcpy(&b, &v, 4);
+      b |= static_cast<uint32_t>(payload);
+      std::memcpy(&v, &b, 4);
+    } else {
+      uint64_t b;
+      std::memcpy(&b, &v, 8);
+      b |= payload;
+      std::memcpy(&v, &b, 8);
+    }
+    return v;
+  };
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{33}, int64_t{255}, int64_t{257},
+                    int64_t{300001}}) {
+    for (int variant = 0; variant < 7; ++variant) {
+      std::vector<T> x = random_vec<T>(rng, static_cast<size_t>(n));
+      if (variant == 1) {  // two NaNs: the first one's payload must win
+        x[n / 3] = nan_with(5);
+        x[n - 1] = nan_with(9);
+      } else if (variant == 2 || variant == 3) {  // all <= 0 (max) or >= 0 (min), zeros of both signs
+        for (T& v : x) v = variant == 2 ? -std::fabs(v) : std::fabs(v);
+        x[n / 2] = T(-0.0);
+        x[n - 1] = T(0.0);
+        if (variant == 3) std::swap(x[n / 2], x[n - 1]);
+      } else if (variant == 4) {  // infinities
+        x[0] = -std::numeric_limits<T>::infinity();
+        x[n - 1] = std::numeric_limits<T>::infinity();
+      } else if (variant >= 5 && n > 40) {  // -0 first, +0 later in the same vector lane (max); mirrored (min)
+        for (T& v : x) v = variant == 5 ? -std::fabs(v) - 1 : std::fabs(v) + 1;
+        x[1] = variant == 5 ? T(-0.0) : T(0.0);
+        x[17] = x[33] = variant == 5 ? T(0.0) : T(-0.0);
+      }
+      for (int threads : {1, 2}) {
+        ThreadCount tc(threads);
+        for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+          const std::string what = std::string(op == ReduceOp::Max ? "max" : "min") + " n=" + std::to_string(n) +
+                                    " variant " + std::to_string(variant) + " threads " + std::to_string(threads);
+          std::vector<T> got = run_sum<T>(*simd(), x, {}, {}, {n}, {1}, op);
+          std::vector<T> want = run_sum<T>(reference(), x, {}, {}, {n}, {1}, op);
+          expect_same_bits(got, want, what);
+        }
+      }
+    }
+  }
+  // Per row: 3 rows of 101 (a row of zeros of both signs, a row with a NaN).
+  std::vector<T> x = random_vec<T>(rng, 303);
+  for (int i = 0; i < 101; ++i) x[i] = i % 2 ? T(-0.0) : T(0.0);
+  x[101 + 50] = nan_with(3);
+  for (ReduceOp op : {ReduceOp::Max, ReduceOp::Min}) {
+    std::vector<T> got = run_sum<T>(*simd(), x, {3}, {101}, {101}, {1}, op);
+    std::vector<T> want = run_sum<T>(reference(), x, {3}, {101}, {101}, {1}, op);
+    expect_same_bits(got, want, op == ReduceOp::Max ? "max per row" : "min per row");
+  }
+}
+TEST(SimdKernels, MaxMinFloat32) { REQUIRE_SIMD(); check_extremes<float>(); }
+TEST(SimdKernels, MaxMinFloat64) { REQUIRE_SIMD(); check_extremes<double>(); }
+
 TEST(SimdKernels, ColumnSumsFloat32) { REQUIRE_SIMD(); check_column_sums<float>(); }
 TEST(SimdKernels, ColumnSumsFloat64) { REQUIRE_SIMD(); check_column_sums<double>(); }
 TEST(SimdKernels, SumFloat64) { REQUIRE_SIMD(); check_sum<double>(); }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "core/interrupt.h"
 #include "core/parallel.h"
@@ -185,8 +186,8 @@ __attribute__((noinline)) void run_chunked(int64_t n, Run& run) {
 }
 
 template <typename Run>
-void maybe_parallel(int64_t n, Run run) {
-  if (n < kParallelElems) {
+void maybe_parallel(int64_t n, Run run, int64_t min_elems = kParallelElems) {
+  if (n < min_elems) {
     run(0, n);
     return;
   }
@@ -646,7 +647,10 @@ void unary_loop(const Loop& l) {
       T* o = reinterpret_cast<T*>(p[0]);
       const T* x = reinterpret_cast<const T*>(p[1]);
       const bool nt = stream_output<T>(n);
-      maybe_parallel(n, [&](int64_t off, int64_t cnt) { unary_run<T, Op>(o + off, x + off, cnt, nt); });
+      // The math functions cost 10-20x a copy per element: they go to the pool from two chunks.
+      maybe_parallel(
+          n, [&](int64_t off, int64_t cnt) { unary_run<T, Op>(o + off, x + off, cnt, nt); },
+          UnOp<T, Op>::kMath ? 2 * kChunk : kParallelElems);
       return;
     }
     alignas(32) T in[kGather], out[kGather];
@@ -954,6 +958,89 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
   return false;
 }
 
+// ---------------------------------------------------------------- max / min
+
+// The reference's max (min) of a contiguous run of n >= 1 values: the first NaN if there is
+// one, else the largest (smallest) value, the first of equal ones (which only tells +0 from
+// -0). The vector loop finds the value and whether a NaN occurs; a NaN, or a zero result,
+// sends the run to the reference's own scan, which picks the first NaN or the first zero.
+template <typename T, bool IsMax>
+T extreme_scan(const T* x, int64_t n) {
+  T best = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    if (std::isnan(best)) break;
+    if (std::isnan(x[i]) || (IsMax ? x[i] > best : x[i] < best)) best = x[i];
+  }
+  return best;
+}
+template <typename T, bool IsMax>
+T extreme_run(const T* x, int64_t n) {
+  using V = Vec<T>;
+  using R = typename V::R;
+  constexpr int W = V::W;
+  auto pick = [](R a, R b) EMBER_INLINE_LAMBDA { return IsMax ? V::max(a, b) : V::min(a, b); };
+  R m0 = V::set1(x[0]), m1 = m0, m2 = m0, m3 = m0, nan = V::zero();
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    const R a = V::load(x + i), b = V::load(x + i + W), c = V::load(x + i + 2 * W), d = V::load(x + i + 3 * W);
+    nan = V::or_(nan, V::or_(V::or_(V::isnan(a), V::isnan(b)), V::or_(V::isnan(c), V::isnan(d))));
+    m0 = pick(m0, a), m1 = pick(m1, b), m2 = pick(m2, c), m3 = pick(m3, d);
+  }
+  alignas(32) T lanes[W], flags[W];
+  V::store(lanes, pick(pick(m0, m1), pick(m2, m3)));
+  V::store(flags, nan);
+  bool any_nan = false;
+  T best = lanes[0];
+  for (int k = 0; k < W; ++k) {
+    T f = flags[k];
+    uint64_t bits = 0;
+    std::memcpy(&bits, &f, sizeof(T));
+    any_nan |= bits != 0;
+    if (IsMax ? lanes[k] > best : lanes[k] < best) best = lanes[k];
+  }
+  for (; i < n; ++i) {
+    any_nan |= std::isnan(x[i]);
+    if (IsMax ? x[i] > best : x[i] < best) best = x[i];
+  }
+  if (any_nan || best == T(0)) return extreme_scan<T, IsMax>(x, n);
+  return best;
+}
+
+// Max / Min over a contiguous inner space. Long runs go to the pool in chunks of a size
+// fixed by n; the chunks' results are combined in order by the reference's rule, so the
+// result is the reference's on any thread count.
+template <typename T>
+bool extreme_typed(ReduceOp op, const Loop& outer, const Loop& inner) {
+  int64_t n = 0;
+  if (!inner_contiguous(inner, n)) return false;
+  const bool is_max = op == ReduceOp::Max;
+  auto run = [is_max](const T* x, int64_t cnt) {
+    return is_max ? extreme_run<T, true>(x, cnt) : extreme_run<T, false>(x, cnt);
+  };
+  const size_t isz[2] = {sizeof(T), sizeof(T)};
+  nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
+    for (int64_t o = 0; o < no; ++o) {
+      const T* x = reinterpret_cast<const T*>(po[1] + o * so[1]);
+      T best;
+      if (n >= kParallelElems && !parallel::in_parallel_region()) {
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+        std::vector<T> part(static_cast<size_t>(chunks));
+        parallel::parallel_for(chunks, [&](int64_t c) {
+          const int64_t b = c * kChunk, cnt = std::min(kChunk, n - b);
+          part[c] = run(x + b, cnt);
+          interrupt::poll(cnt);
+        });
+        best = is_max ? extreme_scan<T, true>(part.data(), chunks) : extreme_scan<T, false>(part.data(), chunks);
+      } else {
+        best = run(x, n);
+        interrupt::poll(n);
+      }
+      st<T>(po[0] + o * so[0], best);
+    }
+  });
+  return true;
+}
+
 // ---------------------------------------------------------------- copy
 
 // Copies `bytes` bytes: 32-byte vectors, streamed past the cache when the whole copy is
@@ -1079,6 +1166,9 @@ void where(DType dt, const Loop& l) {
 void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
   if (op == ReduceOp::Sum && dt == DType::Float32 && sum_typed<float>(outer, inner)) return;
   if (op == ReduceOp::Sum && dt == DType::Float64 && sum_typed<double>(outer, inner)) return;
+  const bool extreme = op == ReduceOp::Max || op == ReduceOp::Min;
+  if (extreme && dt == DType::Float32 && extreme_typed<float>(op, outer, inner)) return;
+  if (extreme && dt == DType::Float64 && extreme_typed<double>(op, outer, inner)) return;
   reference().reduce(op, dt, outer, inner);
 }
 
