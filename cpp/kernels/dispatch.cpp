@@ -54,7 +54,7 @@ const KernelTable* avx2_table() {
                                  avx2::cast_copy,
                                  reference().fill,
                                  avx2::reduce,
-                                 reference().arg_reduce,
+                                 avx2::arg_reduce,
                                  avx2::gemm};
   return &table;
 #else

@@ -14,5 +14,6 @@ void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue*
 void where(DType dt, const Loop& loop);
 void cast_copy(DType dst, DType src, const Loop& loop);
 void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner);
+void arg_reduce(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t stride);
 
 }  // namespace ember::kernels::avx2
