@@ -396,8 +396,8 @@ T pow_one(T a, T b) {
   return std::pow(a, b);
 }
 
-// A broadcast exponent of 2, 3, -2 or -1 runs as a vector loop; other exponents, and tensor
-// exponents, call pow_one per element (on the pool when the run is long).
+// A broadcast exponent of 2, 3, -2, -1, 1 or 0 runs as a vector loop; other exponents, and
+// tensor exponents, call pow_one per element (on the pool when the run is long).
 template <typename T>
 void pow_typed(const Loop& l) {
   using V = Vec<T>;
@@ -424,6 +424,9 @@ void pow_typed(const Loop& l) {
       if (s[2] == 0 && e == T(-2))
         return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, V::mul(v, v)); });
       if (s[2] == 0 && e == T(-1)) return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, v); });
+      // pow(x, 1) is x (PowBackward0 of x ** 2 computes x ** 1), pow(x, 0) is 1, NaN included.
+      if (s[2] == 0 && e == T(1)) return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return v; });
+      if (s[2] == 0 && e == T(0)) return loop([one](typename V::R) EMBER_INLINE_LAMBDA { return one; });
       const bool sb = s[2] == 0;
       maybe_parallel(n, [&](int64_t off, int64_t cnt) {
         for (int64_t i = off; i < off + cnt; ++i) o[i] = pow_one<T>(a[i], b[sb ? 0 : i]);
