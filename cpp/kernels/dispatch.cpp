@@ -52,7 +52,7 @@ const KernelTable* avx2_table() {
                                  avx2::clamp,
                                  avx2::where,
                                  avx2::cast_copy,
-                                 reference().fill,
+                                 avx2::fill,
                                  avx2::reduce,
                                  avx2::arg_reduce,
                                  avx2::gemm};

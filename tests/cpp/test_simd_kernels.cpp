@@ -665,6 +665,67 @@ TEST(SimdKernels, DenseCopyMatchesReference) {
   }
 }
 
+// Dense conversions between bool, float32 and float64 (convert_copy) and dense fills, on 1
+// and 2 threads, against the reference's bits: specials (NaN, infinities, -0, denormals,
+// float64 values that round when narrowed), every tail length, runs long enough for the
+// pool, and a fill large enough for non-temporal stores.
+template <typename D, typename S>
+void check_convert(DType dd, DType ds) {
+  std::mt19937_64 rng(27);
+  for (int64_t n : kSizes) {
+    std::vector<S> x(static_cast<size_t>(n));
+    for (auto& v : x) {
+      if constexpr (std::is_same_v<S, uint8_t>) v = rng() % 2;  // a bool: 0 or 1
+      else v = static_cast<S>(std::uniform_real_distribution<double>(-3, 3)(rng)) * (rng() % 4 == 0 ? S(0) : S(1));
+    }
+    if constexpr (!std::is_same_v<S, uint8_t>) {
+      if (n > 8) {
+        x[1] = std::numeric_limits<S>::quiet_NaN();
+        x[2] = S(-0.0);
+        x[3] = std::numeric_limits<S>::infinity();
+        x[4] = -std::numeric_limits<S>::infinity();
+        x[5] = std::numeric_limits<S>::denorm_min();
+        x[6] = static_cast<S>(1.0000000596046448);  // rounds to even as a float
+        x[7] = static_cast<S>(1e300 > std::numeric_limits<S>::max() ? 3e38 : 1e300);  // overflows as a float
+      }
+    }
+    std::vector<D> o1(static_cast<size_t>(n) + 2, D(7)), o2 = o1;
+    Layout L{"contiguous", {n}, {{1}, {1}, {1}, {1}}};
+    simd()->cast_copy(dd, ds, make_loop(L, {cp(o1), cp(x)}));
+    reference().cast_copy(dd, ds, make_loop(L, {cp(o2), cp(x)}));
+    expect_same_bits(o1, o2, "convert n=" + std::to_string(n));
+  }
+}
+template <typename T>
+void check_fill(DType dt, int64_t n) {
+  for (double v : {0.0, -0.0, 1.0, 3.25, std::nan(""), -HUGE_VAL, 1e-310}) {
+    std::vector<T> o1(static_cast<size_t>(n) + 3, T(7)), o2 = o1;
+    Layout L{"contiguous", {n}, {{1}, {1}, {1}, {1}}};
+    // From the second element, so the run starts off a 32-byte line (the non-temporal head).
+    Loop l1 = make_loop(L, {cp(o1) + sizeof(T)}), l2 = make_loop(L, {cp(o2) + sizeof(T)});
+    simd()->fill(dt, l1, ScalarValue{v, 0});
+    reference().fill(dt, l2, ScalarValue{v, 0});
+    expect_same_bits(o1, o2, "fill " + std::to_string(v) + " n=" + std::to_string(n));
+  }
+}
+TEST(SimdKernels, ConvertAndFillMatchReference) {
+  REQUIRE_SIMD();
+  for (int threads : {1, 2}) {
+    ThreadCount tc(threads);
+    check_convert<float, uint8_t>(DType::Float32, DType::Bool);
+    check_convert<double, uint8_t>(DType::Float64, DType::Bool);
+    check_convert<double, float>(DType::Float64, DType::Float32);
+    check_convert<float, double>(DType::Float32, DType::Float64);
+    check_convert<uint8_t, float>(DType::Bool, DType::Float32);
+    check_convert<uint8_t, double>(DType::Bool, DType::Float64);
+    for (int64_t n : kSizes) {
+      check_fill<float>(DType::Float32, n);
+      check_fill<double>(DType::Float64, n);
+    }
+  }
+  check_fill<float>(DType::Float32, int64_t{7} << 20);  // 28 MiB: non-temporal stores
+}
+
 // Same-dtype copies that are not one dense run (copy_strided): a transposed source (tiled),
 // a transposed destination, a strided 3-d view, for every dtype's element size, on 1 and 2
 // threads, against the reference; gaps of a strided destination stay untouched.

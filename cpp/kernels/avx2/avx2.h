@@ -13,6 +13,7 @@ void binary(BinaryOp op, DType dt, const Loop& loop);
 void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
 void where(DType dt, const Loop& loop);
 void cast_copy(DType dst, DType src, const Loop& loop);
+void fill(DType dt, const Loop& loop, ScalarValue value);
 void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner);
 void arg_reduce(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t stride);
 

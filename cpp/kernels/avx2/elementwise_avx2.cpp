@@ -1151,11 +1151,100 @@ bool copy_strided(DType dst, DType src, const Loop& l) {
   return true;
 }
 
+// ---------------------------------------------------------------- conversions and fills
+
+// Dense conversions that models make: bool masks to float32 / float64 (x * (x > 0) casts its
+// mask first), float32 <-> float64, and floats to bool (x != 0, NaN true). The reference
+// converts these element by element through a switch: 4096 x 1024 bool -> float32 took 6.9 ms
+// on 1 thread (torch 2.9).
+template <typename D, typename S>
+void convert_run(D* o, const S* x, int64_t n) {
+  int64_t i = 0;
+  if constexpr (std::is_same_v<S, bool> && std::is_same_v<D, float>) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+      const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i)));
+      _mm256_storeu_ps(o + i, _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(b, zero)), one));
+    }
+  } else if constexpr (std::is_same_v<S, bool> && std::is_same_v<D, double>) {
+    const __m128i zero = _mm_setzero_si128();
+    const __m256d one = _mm256_set1_pd(1.0);
+    for (; i + 4 <= n; i += 4) {
+      int32_t bits;
+      std::memcpy(&bits, x + i, 4);
+      const __m128i b = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(bits));
+      const __m256d t = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmpeq_epi32(b, zero)));
+      _mm256_storeu_pd(o + i, _mm256_andnot_pd(t, one));
+    }
+  } else if constexpr (std::is_same_v<S, float> && std::is_same_v<D, double>) {
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(o + i, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+  } else if constexpr (std::is_same_v<S, double> && std::is_same_v<D, float>) {
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(o + i, _mm256_cvtpd_ps(_mm256_loadu_pd(x + i)));
+  }
+  for (; i < n; ++i) o[i] = std::is_same_v<D, bool> ? D(x[i] != S(0)) : static_cast<D>(x[i]);
+}
+
+template <typename D, typename S>
+bool convert_dense(const Loop& l) {
+  const int64_t n = l.shape[0];
+  D* o = reinterpret_cast<D*>(l.ptr[0]);
+  const S* x = reinterpret_cast<const S*>(l.ptr[1]);
+  if constexpr (std::is_same_v<D, bool>) {
+    const S zero = S(0);
+    maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+      compare_run<S, BinaryOp::Ne, false, true>(reinterpret_cast<bool*>(o) + off, x + off, &zero, cnt);
+    });
+  } else {
+    maybe_parallel(n, [&](int64_t off, int64_t cnt) { convert_run<D, S>(o + off, x + off, cnt); });
+  }
+  return true;
+}
+
+// One dense run of a conversion between different dtypes (bool, float32, float64), not
+// overlapping itself; false for anything else (the reference converts it).
+bool convert_copy(DType dst, DType src, const Loop& l) {
+  if (dst == src || l.ndim != 1 || l.strides[0][0] != 1 || l.strides[1][0] != 1) return false;
+  const int64_t n = l.shape[0];
+  const int64_t so = static_cast<int64_t>(itemsize(dst)), sx = static_cast<int64_t>(itemsize(src));
+  if (l.ptr[0] < l.ptr[1] + n * sx && l.ptr[1] < l.ptr[0] + n * so) return false;
+  using F = DType;
+  if (dst == F::Float32 && src == F::Bool) return convert_dense<float, bool>(l);
+  if (dst == F::Float64 && src == F::Bool) return convert_dense<double, bool>(l);
+  if (dst == F::Float64 && src == F::Float32) return convert_dense<double, float>(l);
+  if (dst == F::Float32 && src == F::Float64) return convert_dense<float, double>(l);
+  if (dst == F::Bool && src == F::Float32) return convert_dense<bool, float>(l);
+  if (dst == F::Bool && src == F::Float64) return convert_dense<bool, double>(l);
+  return false;
+}
+
+// A dense fill of float32 or float64 (ones, full, fill_, zero_): vector stores over
+// the pool, non-temporal for large outputs. The reference's loop took 3.2-3.6 ms for
+// ember.ones(4096, 1024) on 1 thread (torch 0.5-1.0).
+template <typename T>
+void fill_dense(T* o, int64_t n, T v) {
+  const bool nt = stream_output<T>(n);
+  const typename Vec<T>::R vv = Vec<T>::set1(v);
+  maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+    map_run<T>(
+        o + off, cnt, nt, [&](int64_t) EMBER_INLINE_LAMBDA { return vv; }, [&](int64_t) EMBER_INLINE_LAMBDA { return v; });
+  });
+}
+
 }  // namespace
 
 void cast_copy(DType dst, DType src, const Loop& l) {
-  if (copy_dense(dst, src, l) || copy_strided(dst, src, l)) return;
+  if (copy_dense(dst, src, l) || copy_strided(dst, src, l) || convert_copy(dst, src, l)) return;
   reference().cast_copy(dst, src, l);
+}
+
+void fill(DType dt, const Loop& l, ScalarValue value) {
+  if (l.ndim == 1 && l.strides[0][0] == 1 && l.shape[0] > 0) {
+    float* of = reinterpret_cast<float*>(l.ptr[0]);
+    if (dt == DType::Float32) return fill_dense<float>(of, l.shape[0], static_cast<float>(value.f));
+    if (dt == DType::Float64) return fill_dense<double>(reinterpret_cast<double*>(l.ptr[0]), l.shape[0], value.f);
+  }
+  reference().fill(dt, l, value);
 }
 
 void unary(UnaryOp op, DType dt, const Loop& l) {
