@@ -570,7 +570,9 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
               const T* b, int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd,
               int64_t csd) {
   Reentry reentry;
-  if (kr.dot && n <= kDotMaxN && csa == 1 && k >= kDotMinK) {
+  const int64_t bt_bytes = n * round_up(k, 16) * static_cast<int64_t>(sizeof(T));
+  const bool bt_fits = kr.dot_max_bt_bytes == 0 || bt_bytes <= kr.dot_max_bt_bytes;
+  if (kr.dot && n <= kDotMaxN && csa == 1 && k >= kDotMinK && bt_fits) {
     gemm_dot<T>(kr, m, n, k, a, rsa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
     return;
   }

@@ -205,6 +205,9 @@ struct Kernels {
   PackPanel<T> pack_a = nullptr;
   PackPanel<T> pack_b = nullptr;
   DotKernel<T> dot = nullptr;
+  // The dot path takes a product only while its packed B^T (n columns of k rounded up to 16)
+  // has at most this many bytes; 0: any size.
+  int64_t dot_max_bt_bytes = 0;
 };
 
 // C (m x n) = A (m x k) @ B (k x n) [+ D] (kernels.h's contract for D): the unpacked path or

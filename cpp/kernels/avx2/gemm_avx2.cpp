@@ -3,6 +3,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/transpose.h"
@@ -268,6 +270,84 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
   sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
+// ---- The dot kernel (gemm.h's DotKernel): R rows of A against N columns of B, R x N
+// accumulators of W lanes along k, each summed across its lanes at the end. With n <= 16 a
+// 6 x 16 tile would leave most of its columns empty (n = 10: 10 of 16).
+
+template <typename T, int R, int N>
+[[gnu::always_inline]] inline void dot_body(int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
+                                            int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  using V = Vec<T>;
+  constexpr int W = V::W;
+  typename V::R acc[R][N];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) acc[r][j] = V::zero();
+  auto step = [&](int64_t p, __m256i m, bool full) [[gnu::always_inline]] {
+    typename V::R av[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) av[r] = full ? V::loadu(a + r * rsa + p) : V::maskload(a + r * rsa + p, m);
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) {
+      const typename V::R bv = V::load(bt + j * kp + p);  // zero past k
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) acc[r][j] = V::fma(av[r], bv, acc[r][j]);
+    }
+  };
+  int64_t p = 0;
+  for (; p + W <= k; p += W) step(p, V::mask(W), true);
+  if (p < k) step(p, V::mask(k - p), false);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) {
+      const T sum = V::hsum(acc[r][j]);
+      T* cij = c + r * rsc + j * csc;
+      *cij = d ? d[r * rsd + j * csd] + sum : sum;
+    }
+}
+
+// Rows in groups of R (R x N accumulators and R rows of A within the 16 registers), the rest
+// one at a time.
+template <typename T, int N>
+void dot_n(int64_t rows, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c, int64_t rsc,
+           int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  constexpr int R = N <= 2 ? 4 : N <= 6 ? 2 : 1;
+  int64_t i = 0;
+  for (; i + R <= rows; i += R)
+    dot_body<T, R, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
+  for (; i < rows; ++i)
+    dot_body<T, 1, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
+}
+
+template <typename T>
+using DotN = void (*)(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int64_t, const T*,
+                      int64_t, int64_t);
+template <typename T, size_t... I>
+constexpr std::array<DotN<T>, sizeof...(I)> dot_table(std::index_sequence<I...>) {
+  return {&dot_n<T, static_cast<int>(I) + 1>...};
+}
+
+// Up to 12 columns in one pass; 13 to 16 in two passes of at most 8.
+template <typename T>
+void dot_kernel(int64_t rows, int64_t n, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
+                int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
+  static constexpr std::array<DotN<T>, 12> table = dot_table<T>(std::make_index_sequence<12>{});
+  if (n <= 12) return table[n - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);
+  const int64_t n0 = n / 2;
+  table[n0 - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);
+  table[n - n0 - 1](rows, k, a, rsa, bt + n0 * kp, kp, c + n0 * csc, rsc, csc, d ? d + n0 * csd : nullptr, rsd, csd);
+}
+
+// The dot path runs here only while B^T fits in L1 beside the rows of A: each row reads all
+// of it. On the Zen 3 machine (C++ harness, 1 thread, four alternating runs, GFLOP/s, the
+// unpacked path -> the dot path): 1000 x 1000 @ 1000 x 1 (B^T 4 KiB) 4.3-5.1 -> 23-36;
+// 4096 x 256 @ 256 x 10 (10 KiB) 24-50 -> 52-79; but 4096 x 1024 @ 1024 x 10 (40 KiB) 32-43
+// -> 22-34 and 2000 x 512 @ 512 x 16 (32 KiB) 77-94 -> 52-58 (k in blocks that fit L1: no
+// better, 22-25 and 54-73).
+constexpr int64_t kDotMaxBtBytes = 16 << 10;
+
 // ---- Packing full micro-panels (contract in gemm.h): register transposes instead of one
 // element at a time. A's rows (MR = 6) or B's columns (NR = 2 W) are read W at a time along
 // k and written as k-major rows of the packed panel.
@@ -426,7 +506,8 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     auto C = reinterpret_cast<float*>(c);
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_6<float>,
-                                         &pack_b_cols<float, blis::kBlockingF32.nr>};
+                                         &pack_b_cols<float, blis::kBlockingF32.nr>, &dot_kernel<float>,
+                                         kDotMaxBtBytes};
     blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
@@ -434,7 +515,8 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     if (small && gemm_small<double>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<double> kr{blis::kBlockingF64, &ukr_6x2w<double>, &sukr_6x2w<double>,
                                            &pack_a_6<double>,
-                                           &pack_b_cols<double, blis::kBlockingF64.nr>};
+                                           &pack_b_cols<double, blis::kBlockingF64.nr>, &dot_kernel<double>,
+                                           kDotMaxBtBytes};
     blis::gemm_f64(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const double*>(d), rsd,
                    csd);
   }
