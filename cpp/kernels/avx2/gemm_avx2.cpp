@@ -8,6 +8,7 @@
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/transpose.h"
+#include "kernels/dot.h"
 #include "kernels/gemm.h"
 #include "kernels/prefetch.h"
 
@@ -36,6 +37,7 @@ struct Vec<float> {
   }
   static R maskload(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
   static void maskstore(float* p, __m256i m, R v) { _mm256_maskstore_ps(p, m, v); }
+  static float sum(R v) { return hsum(v); }
   static float hsum(R v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -59,6 +61,7 @@ struct Vec<double> {
   static __m256i mask(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
   static R maskload(const double* p, __m256i m) { return _mm256_maskload_pd(p, m); }
   static void maskstore(double* p, __m256i m, R v) { _mm256_maskstore_pd(p, m, v); }
+  static double sum(R v) { return hsum(v); }
   static double hsum(R v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
@@ -270,70 +273,16 @@ void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int6
   sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-// ---- The dot kernel (gemm.h's DotKernel): R rows of A against N columns of B, R x N
-// accumulators of W lanes along k, each summed across its lanes at the end. With n <= 16 a
-// 6 x 16 tile would leave most of its columns empty (n = 10: 10 of 16).
-
-template <typename T, int R, int N>
-[[gnu::always_inline]] inline void dot_body(int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
-                                            int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  using V = Vec<T>;
-  constexpr int W = V::W;
-  typename V::R acc[R][N];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) acc[r][j] = V::zero();
-  auto step = [&](int64_t p, __m256i m, bool full) [[gnu::always_inline]] {
-    typename V::R av[R];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) av[r] = full ? V::loadu(a + r * rsa + p) : V::maskload(a + r * rsa + p, m);
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) {
-      const typename V::R bv = V::load(bt + j * kp + p);  // zero past k
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) acc[r][j] = V::fma(av[r], bv, acc[r][j]);
-    }
-  };
-  int64_t p = 0;
-  for (; p + W <= k; p += W) step(p, V::mask(W), true);
-  if (p < k) step(p, V::mask(k - p), false);
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) {
-      const T sum = V::hsum(acc[r][j]);
-      T* cij = c + r * rsc + j * csc;
-      *cij = d ? d[r * rsd + j * csd] + sum : sum;
-    }
-}
-
-// Rows in groups of R (R x N accumulators and R rows of A within the 16 registers), the rest
-// one at a time.
-template <typename T, int N>
-void dot_n(int64_t rows, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c, int64_t rsc,
-           int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  constexpr int R = N <= 2 ? 4 : N <= 6 ? 2 : 1;
-  int64_t i = 0;
-  for (; i + R <= rows; i += R)
-    dot_body<T, R, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
-  for (; i < rows; ++i)
-    dot_body<T, 1, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
-}
-
-template <typename T>
-using DotN = void (*)(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int64_t, const T*,
-                      int64_t, int64_t);
-template <typename T, size_t... I>
-constexpr std::array<DotN<T>, sizeof...(I)> dot_table(std::index_sequence<I...>) {
-  return {&dot_n<T, static_cast<int>(I) + 1>...};
-}
+// ---- The dot kernel (gemm.h's DotKernel; the body in kernels/dot.h): R x N accumulators
+// and R rows of A within the 16 registers.
+constexpr int dot_rows(int n) { return n <= 2 ? 4 : n <= 6 ? 2 : 1; }
 
 // Up to 12 columns in one pass; 13 to 16 in two passes of at most 8.
 template <typename T>
 void dot_kernel(int64_t rows, int64_t n, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
                 int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  static constexpr std::array<DotN<T>, 12> table = dot_table<T>(std::make_index_sequence<12>{});
+  static constexpr std::array<dot::Rows<T>, 12> table =
+      dot::table<Vec<T>, T, dot_rows>(std::make_index_sequence<12>{});
   if (n <= 12) return table[n - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);
   const int64_t n0 = n / 2;
   table[n0 - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);

@@ -16,6 +16,7 @@
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/transpose.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/dot.h"
 #include "kernels/gemm.h"
 #include "kernels/prefetch.h"
 
@@ -229,70 +230,15 @@ void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int
             : sukr_body<T, MR, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-// ---- The dot kernel (gemm.h's DotKernel): R rows of A against N columns of B, R x N
-// accumulators of W lanes along k, each summed across its lanes at the end. With n <= 16
-// a 12 x 32 tile would leave most of its columns empty (n = 10: 10 of 32).
-
-template <typename T, int R, int N>
-[[gnu::always_inline]] inline void dot_body(int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
-                                            int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  using V = Vec<T>;
-  constexpr int W = V::W;
-  typename V::R acc[R][N];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) acc[r][j] = V::zero();
-  auto step = [&](int64_t p, typename V::M m, bool full) [[gnu::always_inline]] {
-    typename V::R av[R];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) av[r] = full ? V::loadu(a + r * rsa + p) : V::maskload(a + r * rsa + p, m);
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) {
-      const typename V::R bv = V::load(bt + j * kp + p);  // zero past k
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) acc[r][j] = V::fma(av[r], bv, acc[r][j]);
-    }
-  };
-  int64_t p = 0;
-  for (; p + W <= k; p += W) step(p, V::mask(W), true);
-  if (p < k) step(p, V::mask(k - p), false);
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int j = 0; j < N; ++j) {
-      const T s = V::sum(acc[r][j]);
-      T* cij = c + r * rsc + j * csc;
-      *cij = d ? d[r * rsd + j * csd] + s : s;
-    }
-}
-
-// Rows in groups of R (R x N accumulators, at most 24 of the 32 registers), the rest one
-// at a time.
-template <typename T, int N>
-void dot_n(int64_t rows, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c, int64_t rsc,
-           int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  constexpr int R = N <= 6 ? 4 : N <= 8 ? 3 : N <= 12 ? 2 : 1;
-  int64_t i = 0;
-  for (; i + R <= rows; i += R)
-    dot_body<T, R, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
-  for (; i < rows; ++i)
-    dot_body<T, 1, N>(k, a + i * rsa, rsa, bt, kp, c + i * rsc, rsc, csc, d ? d + i * rsd : nullptr, rsd, csd);
-}
-
-template <typename T>
-using DotN = void (*)(int64_t, int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, int64_t, const T*,
-                      int64_t, int64_t);
-template <typename T, size_t... I>
-constexpr std::array<DotN<T>, sizeof...(I)> dot_table(std::index_sequence<I...>) {
-  return {&dot_n<T, static_cast<int>(I) + 1>...};
-}
+// ---- The dot kernel (gemm.h's DotKernel; the body in kernels/dot.h): R x N accumulators,
+// at most 24 of the 32 registers.
+constexpr int dot_rows(int n) { return n <= 6 ? 4 : n <= 8 ? 3 : n <= 12 ? 2 : 1; }
 
 template <typename T>
 void dot_kernel(int64_t rows, int64_t n, int64_t k, const T* a, int64_t rsa, const T* bt, int64_t kp, T* c,
                 int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
-  static constexpr std::array<DotN<T>, blis::kDotMaxN> table =
-      dot_table<T>(std::make_index_sequence<blis::kDotMaxN>{});
+  static constexpr std::array<dot::Rows<T>, blis::kDotMaxN> table =
+      dot::table<Vec<T>, T, dot_rows>(std::make_index_sequence<blis::kDotMaxN>{});
   table[n - 1](rows, k, a, rsa, bt, kp, c, rsc, csc, d, rsd, csd);
 }
 
