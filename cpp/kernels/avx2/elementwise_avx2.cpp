@@ -417,17 +417,18 @@ void pow_typed(const Loop& l) {
               [&](int64_t i) EMBER_INLINE_LAMBDA { return pow_one<T>(x[i], e); });
         });
       };
-      const typename V::R one = V::set1(T(1));
-      if (s[2] == 0 && e == T(2)) return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return V::mul(v, v); });
-      if (s[2] == 0 && e == T(3))
-        return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return V::mul(V::mul(v, v), v); });
-      if (s[2] == 0 && e == T(-2))
-        return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, V::mul(v, v)); });
-      if (s[2] == 0 && e == T(-1)) return loop([one](typename V::R v) EMBER_INLINE_LAMBDA { return V::div(one, v); });
-      // pow(x, 1) is x (PowBackward0 of x ** 2 computes x ** 1), pow(x, 0) is 1, NaN included.
-      if (s[2] == 0 && e == T(1)) return loop([](typename V::R v) EMBER_INLINE_LAMBDA { return v; });
-      if (s[2] == 0 && e == T(0)) return loop([one](typename V::R) EMBER_INLINE_LAMBDA { return one; });
       const bool sb = s[2] == 0;
+      if (sb) {
+        using R = typename V::R;
+        const R one = V::set1(T(1));
+        if (e == T(2)) return loop([](R v) EMBER_INLINE_LAMBDA { return V::mul(v, v); });
+        if (e == T(3)) return loop([](R v) EMBER_INLINE_LAMBDA { return V::mul(V::mul(v, v), v); });
+        if (e == T(-2)) return loop([one](R v) EMBER_INLINE_LAMBDA { return V::div(one, V::mul(v, v)); });
+        if (e == T(-1)) return loop([one](R v) EMBER_INLINE_LAMBDA { return V::div(one, v); });
+        // pow(x, 1) is x (PowBackward0 of x ** 2 computes x ** 1), pow(x, 0) is 1, NaN included.
+        if (e == T(1)) return loop([](R v) EMBER_INLINE_LAMBDA { return v; });
+        if (e == T(0)) return loop([one](R) EMBER_INLINE_LAMBDA { return one; });
+      }
       maybe_parallel(n, [&](int64_t off, int64_t cnt) {
         for (int64_t i = off; i < off + cnt; ++i) o[i] = pow_one<T>(a[i], b[sb ? 0 : i]);
       });
@@ -576,10 +577,11 @@ void logical_typed(const Loop& l) {
 
 // One unary op on vectors and on one value. Exact ops (neg, abs, relu, sqrt, reciprocal,
 // sign) give the reference's bits in both forms. float32 exp, log, tanh, sigmoid, sin and
-// cos take vmath.h's functions, within one ulp of the reference's std:: calls (and equal
-// to them on nearly every input); their `one` runs the same vector function on one lane,
-// so a value's result does not depend on where it sits in a run. float64 transcendentals
-// have no vector form here: `one` is the reference's own call.
+// cos take vmath.h's functions, within one ulp of the exact value (and within two of the
+// reference's std:: calls: glibc's tanhf is two ulps off at times); their `one` runs the
+// same vector function on one lane, so a value's result does not depend on where it sits
+// in a run. float64 transcendentals have no vector form here: `one` is the reference's own
+// call.
 template <typename T, UnaryOp Op>
 struct UnOp {
   using V = Vec<T>;
@@ -944,8 +946,10 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
       const int64_t so = outer.strides[0][0] * static_cast<int64_t>(sizeof(T));
       const int64_t si = outer.strides[1][0] * static_cast<int64_t>(sizeof(T));
       parallel::parallel_for((rows + per - 1) / per, [&](int64_t b) {
-        for (int64_t r = b * per, e = std::min(rows, r + per); r < e; ++r)
-          st<T>(outer.ptr[0] + r * so, static_cast<T>(sum_contiguous(reinterpret_cast<const T*>(outer.ptr[1] + r * si), n)));
+        for (int64_t r = b * per, e = std::min(rows, r + per); r < e; ++r) {
+          const T* x = reinterpret_cast<const T*>(outer.ptr[1] + r * si);
+          st<T>(outer.ptr[0] + r * so, static_cast<T>(sum_contiguous(x, n)));
+        }
         interrupt::poll(per * n);
       });
       return true;
@@ -1160,23 +1164,10 @@ bool copy_strided(DType dst, DType src, const Loop& l) {
 template <typename D, typename S>
 void convert_run(D* o, const S* x, int64_t n) {
   int64_t i = 0;
-  if constexpr (std::is_same_v<S, bool> && std::is_same_v<D, float>) {
-    const __m256i zero = _mm256_setzero_si256();
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (; i + 8 <= n; i += 8) {
-      const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + i)));
-      _mm256_storeu_ps(o + i, _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(b, zero)), one));
-    }
-  } else if constexpr (std::is_same_v<S, bool> && std::is_same_v<D, double>) {
-    const __m128i zero = _mm_setzero_si128();
-    const __m256d one = _mm256_set1_pd(1.0);
-    for (; i + 4 <= n; i += 4) {
-      int32_t bits;
-      std::memcpy(&bits, x + i, 4);
-      const __m128i b = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(bits));
-      const __m256d t = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm_cmpeq_epi32(b, zero)));
-      _mm256_storeu_pd(o + i, _mm256_andnot_pd(t, one));
-    }
+  if constexpr (std::is_same_v<S, bool>) {  // a nonzero byte's lane mask, and'ed with 1.0
+    using V = Vec<D>;
+    const typename V::R one = V::set1(D(1));
+    for (; i + V::W <= n; i += V::W) V::store(o + i, V::and_(V::from_bool(reinterpret_cast<const char*>(x + i)), one));
   } else if constexpr (std::is_same_v<S, float> && std::is_same_v<D, double>) {
     for (; i + 4 <= n; i += 4) _mm256_storeu_pd(o + i, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
   } else if constexpr (std::is_same_v<S, double> && std::is_same_v<D, float>) {
@@ -1227,7 +1218,8 @@ void fill_dense(T* o, int64_t n, T v) {
   const typename Vec<T>::R vv = Vec<T>::set1(v);
   maybe_parallel(n, [&](int64_t off, int64_t cnt) {
     map_run<T>(
-        o + off, cnt, nt, [&](int64_t) EMBER_INLINE_LAMBDA { return vv; }, [&](int64_t) EMBER_INLINE_LAMBDA { return v; });
+        o + off, cnt, nt, [&](int64_t) EMBER_INLINE_LAMBDA { return vv; },
+        [&](int64_t) EMBER_INLINE_LAMBDA { return v; });
   });
 }
 
@@ -1240,9 +1232,10 @@ void cast_copy(DType dst, DType src, const Loop& l) {
 
 void fill(DType dt, const Loop& l, ScalarValue value) {
   if (l.ndim == 1 && l.strides[0][0] == 1 && l.shape[0] > 0) {
-    float* of = reinterpret_cast<float*>(l.ptr[0]);
-    if (dt == DType::Float32) return fill_dense<float>(of, l.shape[0], static_cast<float>(value.f));
-    if (dt == DType::Float64) return fill_dense<double>(reinterpret_cast<double*>(l.ptr[0]), l.shape[0], value.f);
+    const int64_t n = l.shape[0];
+    char* o = l.ptr[0];
+    if (dt == DType::Float32) return fill_dense<float>(reinterpret_cast<float*>(o), n, static_cast<float>(value.f));
+    if (dt == DType::Float64) return fill_dense<double>(reinterpret_cast<double*>(o), n, value.f);
   }
   reference().fill(dt, l, value);
 }
@@ -1284,7 +1277,7 @@ void reduce(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
 
 // The reference's kernel on blocks of the outer space, over the pool when the work is large
 // (x.max(1), x.argmax(0)): each output is computed as on one thread. 1000 x 1000 float32,
-// 2 threads, max(1) 1.0 -> 0.5 ms.
+// 2 threads, max(1) 1.0 -> 0.71 ms (torch 0.57), max(0) 1.56 -> 0.83.
 void arg_reduce(ReduceOp op, DType dt, const Loop& outer, int64_t n, int64_t stride) {
   const int64_t no = outer.ndim == 1 ? outer.shape[0] : 0;
   if (no < 2 || no * n < kParallelElems || parallel::get_num_threads() == 1 || parallel::in_parallel_region()) {

@@ -168,7 +168,11 @@ T arith_one(BinaryOp op, T a, T b) {
       case BinaryOp::Div: return a / b;
       // PyTorch's float pow to a scalar exponent: 2, 3, -1 and -2 by products and quotients.
       case BinaryOp::Pow:
-        return b == T(2) ? a * a : b == T(3) ? a * a * a : b == T(-1) ? T(1) / a : b == T(-2) ? T(1) / (a * a) : std::pow(a, b);
+        if (b == T(2)) return a * a;
+        if (b == T(3)) return a * a * a;
+        if (b == T(-1)) return T(1) / a;
+        if (b == T(-2)) return T(1) / (a * a);
+        return std::pow(a, b);
       case BinaryOp::Maximum: return (std::isnan(a) || a > b) ? a : b;
       case BinaryOp::Minimum: return (std::isnan(a) || a < b) ? a : b;
       default: return a;
