@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <numeric>
 #include <type_traits>
 
 #include <unistd.h>
@@ -452,6 +453,26 @@ bool line_aligned(const T* b, int64_t rsb) {
   return reinterpret_cast<uintptr_t>(b) % 64 == 0 && (rsb * static_cast<int64_t>(sizeof(T))) % 64 == 0;
 }
 
+// Whether kc rows of a B micro-panel, rsb elements apart (whole lines), fall into so few L1
+// sets that the panel cannot stay in L1 while the row tiles read it: a row stride with a
+// large power of two in it (128 floats: every 8th set) puts kc / (sets touched) lines in
+// each set, against 8 or 12 ways. An L1 way is 4 KiB on every machine measured (32 KiB
+// 8-way, 48 KiB 12-way). On the Zen 3 machine (C++ harness, 1 thread, 21 alternating
+// rounds, operands line-aligned on huge pages) packing such panels took 128^3 from 71-72
+// to 82-83 GFLOP/s (2 threads 129 -> 146), 100 x 128 @ 128 x 128 +12%, (128 x 128)^T @
+// 128 x 128 +17%; 64^3, 96^3, 160^3 (32 sets, 5 lines each: packing them was 6% slower)
+// and 4 x 1024 x 1024 (one row tile per panel: 33% slower) keep reading in place.
+constexpr int64_t kL1WayBytes = 4096;
+constexpr int64_t kL1SetLines = 8;
+constexpr int64_t kSupPackMinTiles = 4;
+template <typename T>
+bool rows_crowd_l1(int64_t rsb, int64_t kc) {
+  const int64_t stride = rsb * static_cast<int64_t>(sizeof(T)), sets = kL1WayBytes / 64;
+  if (stride <= 0 || stride % 64 != 0) return false;
+  const int64_t touched = sets / std::gcd(stride / 64, sets);
+  return kc / touched > kL1SetLines;
+}
+
 // The unpacked path (see gemm.h). Tasks are (row block, column-panel range) pairs; each
 // runs every KC step of its tile range.
 template <typename T>
@@ -487,7 +508,10 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
           // start on cache lines: every vector load would then take two lines (on the Intel
           // machine, 256^3 with both operands 16 bytes off a line: 152 GFLOP/s read in
           // place, 170 with the lines aligned; numpy's arrays are 16-byte aligned).
-          if (csb != 1 || ne < NR || !line_aligned(b, rsb)) {
+          // And when its rows, read in place, would crowd into a few sets of L1 (below) while
+          // at least kSupPackMinTiles row tiles read the panel.
+          if (csb != 1 || ne < NR || !line_aligned(b, rsb) ||
+              (ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc))) {
             T* buf = t_sup_b.get<T>(kc_max * NR);
             pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR, kr.pack_b);
             bp = buf;

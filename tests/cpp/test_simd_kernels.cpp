@@ -1022,6 +1022,46 @@ TEST_P(SimdGemm, EdgeRowsMatchFullTiles) {
   }
 }
 
+// The unpacked path reads a line-aligned row-major B in place, but packs its micro-panels
+// when B is off a cache line, and when the rows' stride would crowd them into a few L1 sets
+// (128 floats or 64 doubles apart, with enough row tiles: gemm.cpp's rows_crowd_l1). Packing
+// only copies, so every case must match the same product with B 16 bytes off a line (every
+// panel packed) bit for bit.
+template <typename T>
+void check_sup_b_layouts(int64_t m, int64_t k, int64_t n, std::mt19937_64& rng) {
+  std::vector<T> A = random_vec<T>(rng, m * k), Bv = random_vec<T>(rng, k * n);
+  const int64_t skew = 16 / static_cast<int64_t>(sizeof(T));
+  T* buf = static_cast<T*>(std::aligned_alloc(64, ((k * n + skew) * sizeof(T) + 63) / 64 * 64));
+  ASSERT_NE(buf, nullptr);
+  auto product = [&](const T* b) {
+    std::vector<T> c(m * n);
+    gemm_table()->gemm(dtype_of<T>(), m, n, k, cp(A), k, 1, reinterpret_cast<const char*>(b), n, 1, cp(c), n, 1, nullptr,
+                       0, 0);
+    return c;
+  };
+  std::copy(Bv.begin(), Bv.end(), buf);
+  const std::vector<T> aligned = product(buf);
+  std::copy(Bv.begin(), Bv.end(), buf + skew);
+  const std::vector<T> skewed = product(buf + skew);
+  std::free(buf);
+  expect_same_bits(aligned, skewed, "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " +
+                                        std::to_string(k) + "x" + std::to_string(n) + ", B aligned against skewed");
+}
+TEST_P(SimdGemm, UnpackedPathPacksCrowdedRows) {
+  std::mt19937_64 rng(29);
+  // crowded and packed (128^3, 100 rows), too few row tiles to pack (4 rows), not crowded
+  // (64^3, 96 x 160 x 96), and a double B 64 values apart
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{128, 128, 128}, {100, 128, 128}, {4, 1024, 128},
+                                                             {64, 64, 64}, {96, 160, 96}, {150, 100, 128}})
+    check_sup_b_layouts<float>(m, k, n, rng);
+  for (auto [m, k, n] : std::vector<std::array<int64_t, 3>>{{64, 128, 64}, {100, 100, 64}})
+    check_sup_b_layouts<double>(m, k, n, rng);
+  for (int threads : {2, 3}) {
+    ThreadCount tc(threads);
+    check_sup_b_layouts<float>(128, 128, 128, rng);
+  }
+}
+
 // ---------------------------------------------------------------- threads
 
 TEST_P(SimdGemm, ResultsDoNotDependOnThreadCount) {
