@@ -504,13 +504,14 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
           const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
           const T* bp = b + pc * rsb + j0 * csb;
           int64_t ldb = rsb;
-          // Pack this micro-panel when B is transposed, at the edge, or when its rows do not
-          // start on cache lines: every vector load would then take two lines (on the Intel
+          // Pack this micro-panel when B is transposed, at the edge, or (unless the ISA's
+          // kernel reads them in place: Kernels::sup_unaligned_b) when its rows do not start
+          // on cache lines: every vector load would then take two lines (on the Intel
           // machine, 256^3 with both operands 16 bytes off a line: 152 GFLOP/s read in
           // place, 170 with the lines aligned; numpy's arrays are 16-byte aligned).
           // And when its rows, read in place, would crowd into a few sets of L1 (below) while
           // at least kSupPackMinTiles row tiles read the panel.
-          if (csb != 1 || ne < NR || !line_aligned(b, rsb) ||
+          if (csb != 1 || ne < NR || (!kr.sup_unaligned_b && !line_aligned(b, rsb)) ||
               (ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc))) {
             T* buf = t_sup_b.get<T>(kc_max * NR);
             pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR, kr.pack_b);

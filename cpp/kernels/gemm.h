@@ -208,6 +208,9 @@ struct Kernels {
   // The dot path takes a product only while its packed B^T (n columns of k rounded up to 16)
   // has at most this many bytes; 0: any size.
   int64_t dot_max_bt_bytes = 0;
+  // The unpacked path reads a row-major B in place even when its rows do not start on
+  // cache lines (false: it packs such B one micro-panel at a time).
+  bool sup_unaligned_b = false;
 };
 
 // C (m x n) = A (m x k) @ B (k x n) [+ D] (kernels.h's contract for D): the unpacked path or

@@ -1022,30 +1022,31 @@ TEST_P(SimdGemm, EdgeRowsMatchFullTiles) {
   }
 }
 
-// The unpacked path reads a line-aligned row-major B in place, but packs its micro-panels
-// when B is off a cache line, and when the rows' stride would crowd them into a few L1 sets
-// (128 floats or 64 doubles apart, with enough row tiles: gemm.cpp's rows_crowd_l1). Packing
-// only copies, so every case must match the same product with B 16 bytes off a line (every
-// panel packed) bit for bit.
+// The unpacked path reads a row-major B in place, but packs its micro-panels when the rows'
+// stride would crowd them into a few L1 sets (128 floats or 64 doubles apart, with enough
+// row tiles: gemm.cpp's rows_crowd_l1), and, on tables that do not read them in place
+// (Kernels::sup_unaligned_b), when B is off a cache line. Packing only moves B, so B with
+// its rows n apart (crowded for these n), n + 16 apart (never crowded, read in place), and
+// 16 bytes off a line must all give the same bits.
 template <typename T>
 void check_sup_b_layouts(int64_t m, int64_t k, int64_t n, std::mt19937_64& rng) {
   std::vector<T> A = random_vec<T>(rng, m * k), Bv = random_vec<T>(rng, k * n);
-  const int64_t skew = 16 / static_cast<int64_t>(sizeof(T));
-  T* buf = static_cast<T*>(std::aligned_alloc(64, ((k * n + skew) * sizeof(T) + 63) / 64 * 64));
+  const int64_t skew = 16 / static_cast<int64_t>(sizeof(T)), wide = n + 16;
+  T* buf = static_cast<T*>(std::aligned_alloc(64, (k * wide * sizeof(T) + 63) / 64 * 64));
   ASSERT_NE(buf, nullptr);
-  auto product = [&](const T* b) {
+  auto product = [&](int64_t offset, int64_t ldb) {
+    for (int64_t p = 0; p < k; ++p) std::copy(&Bv[p * n], &Bv[p * n] + n, buf + offset + p * ldb);
     std::vector<T> c(m * n);
-    gemm_table()->gemm(dtype_of<T>(), m, n, k, cp(A), k, 1, reinterpret_cast<const char*>(b), n, 1, cp(c), n, 1, nullptr,
-                       0, 0);
+    gemm_table()->gemm(dtype_of<T>(), m, n, k, cp(A), k, 1, reinterpret_cast<const char*>(buf + offset), ldb, 1, cp(c),
+                       n, 1, nullptr, 0, 0);
     return c;
   };
-  std::copy(Bv.begin(), Bv.end(), buf);
-  const std::vector<T> aligned = product(buf);
-  std::copy(Bv.begin(), Bv.end(), buf + skew);
-  const std::vector<T> skewed = product(buf + skew);
+  const std::vector<T> dense = product(0, n), spread = product(0, wide), skewed = product(skew, n);
   std::free(buf);
-  expect_same_bits(aligned, skewed, "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " +
-                                        std::to_string(k) + "x" + std::to_string(n) + ", B aligned against skewed");
+  const std::string what =
+      "gemm " + std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n);
+  expect_same_bits(dense, spread, what + ", B rows n apart against n + 16 apart");
+  expect_same_bits(skewed, spread, what + ", B 16 bytes off a line against n + 16 apart");
 }
 TEST_P(SimdGemm, UnpackedPathPacksCrowdedRows) {
   std::mt19937_64 rng(29);
