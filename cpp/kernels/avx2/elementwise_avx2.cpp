@@ -384,20 +384,50 @@ void binary_typed(const Loop& l) {
 
 // ---------------------------------------------------------------- pow
 
+// Strided runs of the math functions and of pow are gathered into blocks of this many
+// elements, run as contiguous ones and scattered back, so they get the same values as
+// contiguous runs.
+constexpr int64_t kGather = 256;
+
+inline __m256 vsqrt(__m256 v) { return _mm256_sqrt_ps(v); }
+inline __m256d vsqrt(__m256d v) { return _mm256_sqrt_pd(v); }
+
 // a ** b as PyTorch computes a float tensor to a scalar power: 2 -> a * a, 3 -> a * a * a,
 // -1 -> 1 / a (glibc's pow(a, -1) is one ulp off that now and then), -2 -> 1 / (a * a),
-// others std::pow. The reference applies the same rule to each element.
+// 0.5 -> sqrt(a), -0.5 -> 1 / sqrt(a) (so (-0) ** 0.5 is -0 and (-inf) ** 0.5 NaN, as in
+// PyTorch), others std::pow. The reference applies the same rule to each element.
 template <typename T>
 T pow_one(T a, T b) {
   if (b == T(2)) return a * a;
   if (b == T(3)) return a * a * a;
   if (b == T(-1)) return T(1) / a;
   if (b == T(-2)) return T(1) / (a * a);
+  if (b == T(0.5)) return std::sqrt(a);
+  if (b == T(-0.5)) return T(1) / std::sqrt(a);
   return std::pow(a, b);
 }
 
-// A broadcast exponent of 2, 3, -2, -1, 1 or 0 runs as a vector loop; other exponents, and
-// tensor exponents, call pow_one per element (on the pool when the run is long).
+// float32 to a finite broadcast exponent e outside pow_one's list (and not 1 or 0):
+// vmath::pow_ps, nearly always the correctly rounded power (the reference's glibc powf is
+// within 0.82 ulp of it); tails take the same function on one lane, so a value's result
+// does not depend on where it sits in a run. Tensor exponents keep pow_one.
+struct PowF32 {
+  float e;
+  bool e_int, e_odd;
+  explicit PowF32(float y) : e(y), e_int(std::floor(y) == y), e_odd(e_int && std::fmod(y, 2.0f) != 0) {}
+  __m256 vec(__m256 v) const { return vmath::pow_ps(v, e, e_int, e_odd); }
+  float one(float v) const { return _mm256_cvtss_f32(vec(_mm256_set1_ps(v))); }
+  void run(float* o, const float* x, int64_t n, bool nt) const {
+    map_run<float>(
+        o, n, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return vec(Vec<float>::load(x + i)); },
+        [&](int64_t i) EMBER_INLINE_LAMBDA { return one(x[i]); });
+  }
+};
+
+// A broadcast exponent of 2, 3, -2, -1, 0.5, -0.5, 1 or 0 runs as a vector loop, and so does
+// any other finite one on float32 (PowF32: contiguous runs on the pool from two chunks,
+// strided ones gathered as the unary math functions' are); other exponents, and tensor
+// exponents, call pow_one per element (on the pool when the run is long).
 template <typename T>
 void pow_typed(const Loop& l) {
   using V = Vec<T>;
@@ -406,9 +436,30 @@ void pow_typed(const Loop& l) {
     T* o = reinterpret_cast<T*>(p[0]);
     const T* a = reinterpret_cast<const T*>(p[1]);
     const T* b = reinterpret_cast<const T*>(p[2]);
+    const bool sb = s[2] == 0;
+    const T e = b[0];
+    const bool general = e != T(2) && e != T(3) && e != T(-2) && e != T(-1) && e != T(0.5) && e != T(-0.5) &&
+                         e != T(1) && e != T(0);
+    if constexpr (sizeof(T) == 4) {
+      if (sb && general && std::isfinite(e)) {
+        const PowF32 f(e);
+        if (s[0] == 4 && s[1] == 4) {
+          const bool nt = stream_output<T>(n);
+          maybe_parallel(n, [&](int64_t off, int64_t cnt) { f.run(o + off, a + off, cnt, nt); }, 2 * kChunk);
+          return;
+        }
+        alignas(32) float in[kGather], out[kGather];
+        for (int64_t off = 0; off < n; off += kGather) {
+          const int64_t cnt = std::min(kGather, n - off);
+          for (int64_t i = 0; i < cnt; ++i) in[i] = ld<float>(p[1] + (off + i) * s[1]);
+          f.run(out, in, cnt, false);
+          for (int64_t i = 0; i < cnt; ++i) st<float>(p[0] + (off + i) * s[0], out[i]);
+        }
+        return;
+      }
+    }
     if (vector_run(s, 2, sizeof(T)) && s[1] != 0) {
       const bool nt = stream_output<T>(n);
-      const T e = b[0];
       auto loop = [&](auto f) {
         maybe_parallel(n, [&](int64_t off, int64_t cnt) {
           const T* x = a + off;
@@ -417,17 +468,19 @@ void pow_typed(const Loop& l) {
               [&](int64_t i) EMBER_INLINE_LAMBDA { return pow_one<T>(x[i], e); });
         });
       };
-      const bool sb = s[2] == 0;
-      if (sb) {
+      if (sb && !general) {
         using R = typename V::R;
         const R one = V::set1(T(1));
         if (e == T(2)) return loop([](R v) EMBER_INLINE_LAMBDA { return V::mul(v, v); });
         if (e == T(3)) return loop([](R v) EMBER_INLINE_LAMBDA { return V::mul(V::mul(v, v), v); });
         if (e == T(-2)) return loop([one](R v) EMBER_INLINE_LAMBDA { return V::div(one, V::mul(v, v)); });
         if (e == T(-1)) return loop([one](R v) EMBER_INLINE_LAMBDA { return V::div(one, v); });
+        if (e == T(0.5)) return loop([](R v) EMBER_INLINE_LAMBDA { return vsqrt(v); });
+        if (e == T(-0.5))
+          return loop([one](R v) EMBER_INLINE_LAMBDA { return V::div(one, vsqrt(v)); });
         // pow(x, 1) is x (PowBackward0 of x ** 2 computes x ** 1), pow(x, 0) is 1, NaN included.
         if (e == T(1)) return loop([](R v) EMBER_INLINE_LAMBDA { return v; });
-        if (e == T(0)) return loop([one](R) EMBER_INLINE_LAMBDA { return one; });
+        return loop([one](R) EMBER_INLINE_LAMBDA { return one; });  // e == 0
       }
       maybe_parallel(n, [&](int64_t off, int64_t cnt) {
         for (int64_t i = off; i < off + cnt; ++i) o[i] = pow_one<T>(a[i], b[sb ? 0 : i]);
@@ -639,10 +692,6 @@ void unary_run(T* o, const T* x, int64_t n, bool nt) {
     for (int64_t i = 0; i < n; ++i) o[i] = F::one(x[i]);
   }
 }
-
-// Strided runs are gathered into blocks of this many elements, run as contiguous ones and
-// scattered back, so they get the same values as contiguous runs.
-constexpr int64_t kGather = 256;
 
 template <typename T, UnaryOp Op>
 void unary_loop(const Loop& l) {

@@ -1,5 +1,5 @@
-// Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin and cos of 8
-// float32 values at a time.
+// Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin, cos and pow
+// to a scalar exponent of 8 float32 values at a time.
 //
 // Each function widens its floats to double and evaluates there, 4 lanes at a time: a
 // range reduction with the constants split so that the products are exact, then a
@@ -199,6 +199,42 @@ inline __m256 sigmoid_ps(__m256 x) {
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp_ps(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)))));
   return _mm256_blendv_ps(s, x, isnan_ps(x));
+}
+
+// x^y for a finite scalar y that is not one of pow's special exponents (elementwise_avx2's
+// pow_one): e^(y log |x|) in double, then the sign. t = y log |x| is within ~4e-12 of its
+// value relative to |t| (log_pd's truncation; the product's rounding is 1e-16), so for the
+// results a float can hold (|t| < 104) the double e^t is within ~4e-10 relative of x^y,
+// far under a float's half ulp: rounded once, it is the correctly rounded x^y except
+// within ~4e-10 of a rounding boundary (glibc's powf, the reference, is within 0.82 ulp).
+// A negative x gives NaN unless y is an integer (y_int), and a negative result for odd y
+// (y_odd). Lanes with x = +-0, +-inf or NaN take the C library's pow, lane by lane.
+inline __m256 pow_ps(__m256 x, float y, bool y_int, bool y_odd) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 ax = _mm256_andnot_ps(sign, x);
+  const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(ax, _mm256_setzero_ps(), _CMP_GT_OQ),
+                                  _mm256_cmp_ps(ax, _mm256_set1_ps(INFINITY), _CMP_LT_OQ));
+  const __m256 xs = _mm256_blendv_ps(_mm256_set1_ps(1.0f), ax, ok);
+  const D yd = dset(y);
+  auto half = [yd](D a) {
+    // e^t overflows a float above 88.8 and rounds to 0 below -104: the clamp keeps exp_pd's
+    // exponent in range.
+    const D t = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(yd, log_pd(a)), dset(-708.0)), dset(700.0));
+    return exp_pd(t);
+  };
+  __m256 r = to_ps(half(lo_pd(xs)), half(hi_pd(xs)));
+  const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+  if (y_odd) r = _mm256_or_ps(r, _mm256_and_ps(x, sign));
+  else if (!y_int) r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), neg);
+  if (const int lanes = _mm256_movemask_ps(_mm256_xor_ps(ok, _mm256_castsi256_ps(_mm256_set1_epi32(-1))))) {
+    alignas(32) float v[8], out[8];
+    _mm256_store_ps(v, x);
+    _mm256_store_ps(out, r);
+    for (int i = 0; i < 8; ++i)
+      if (lanes >> i & 1) out[i] = std::pow(v[i], y);
+    r = _mm256_load_ps(out);
+  }
+  return r;
 }
 
 template <bool Cos>

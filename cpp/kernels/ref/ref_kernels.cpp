@@ -166,12 +166,15 @@ T arith_one(BinaryOp op, T a, T b) {
       case BinaryOp::Sub: return a - b;
       case BinaryOp::Mul: return a * b;
       case BinaryOp::Div: return a / b;
-      // PyTorch's float pow to a scalar exponent: 2, 3, -1 and -2 by products and quotients.
+      // PyTorch's float pow to a scalar exponent: 2, 3, -1 and -2 by products and quotients,
+      // 0.5 and -0.5 by sqrt.
       case BinaryOp::Pow:
         if (b == T(2)) return a * a;
         if (b == T(3)) return a * a * a;
         if (b == T(-1)) return T(1) / a;
         if (b == T(-2)) return T(1) / (a * a);
+        if (b == T(0.5)) return std::sqrt(a);
+        if (b == T(-0.5)) return T(1) / std::sqrt(a);
         return std::pow(a, b);
       case BinaryOp::Maximum: return (std::isnan(a) || a > b) ? a : b;
       case BinaryOp::Minimum: return (std::isnan(a) || a < b) ? a : b;
