@@ -1,6 +1,7 @@
 // AVX2 elementwise kernels and sums: add/sub/mul/div/maximum/minimum/pow, comparisons,
-// clamp, the unary ops (float32 exp, log, tanh, sigmoid, sin, cos through vmath.h), where,
-// copies and Sum. Inner runs whose operands are contiguous or scalar-broadcast (stride 0)
+// clamp, the unary ops (float32 exp, log, tanh, sigmoid, sin, cos and pow to a scalar
+// through vmath.h), where, copies and Sum, for float32 and float64; int64 add/sub/mul,
+// maximum/minimum, comparisons and where. Inner runs whose operands are contiguous or scalar-broadcast (stride 0)
 // take the vector loop; other runs take element loops, and other dtypes and ops go to the
 // reference kernels.
 // Long contiguous runs are split into fixed chunks over the thread pool. Compiled with
@@ -258,6 +259,42 @@ struct Vec<double> {
   }
 };
 
+// int64 lanes: what the binary ops, comparisons and where need. Arithmetic wraps as the
+// reference's (it adds and multiplies as uint64).
+template <>
+struct Vec<int64_t> {
+  using R = __m256i;
+  static constexpr int W = 4;
+  static R load(const int64_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static void store(int64_t* p, R v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+  static void stream(int64_t* p, R v) { _mm256_stream_si256(reinterpret_cast<__m256i*>(p), v); }
+  static R set1(int64_t x) { return _mm256_set1_epi64x(x); }
+  static R zero() { return _mm256_setzero_si256(); }
+  static R add(R a, R b) { return _mm256_add_epi64(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_epi64(a, b); }
+  // The low 64 bits of the product: AVX2 multiplies only 32 x 32 -> 64 bits, so
+  // lo(a) lo(b) + (lo(a) hi(b) + hi(a) lo(b)) << 32 (the hi x hi term is shifted out).
+  static R mul(R a, R b) {
+    const R cross = _mm256_add_epi64(_mm256_mul_epu32(a, _mm256_srli_epi64(b, 32)),
+                                     _mm256_mul_epu32(_mm256_srli_epi64(a, 32), b));
+    return _mm256_add_epi64(_mm256_mul_epu32(a, b), _mm256_slli_epi64(cross, 32));
+  }
+  static R gt(R a, R b) { return _mm256_cmpgt_epi64(a, b); }
+  static R lt(R a, R b) { return _mm256_cmpgt_epi64(b, a); }
+  static R eq(R a, R b) { return _mm256_cmpeq_epi64(a, b); }
+  static R isnan(R) { return _mm256_setzero_si256(); }
+  static R or_(R a, R b) { return _mm256_or_si256(a, b); }
+  static R and_(R a, R b) { return _mm256_and_si256(a, b); }
+  static R xor_(R a, R b) { return _mm256_xor_si256(a, b); }
+  static R not_(R a) { return _mm256_xor_si256(a, _mm256_set1_epi64x(-1)); }
+  static R blend(R f, R t, R m) { return _mm256_blendv_epi8(f, t, m); }
+  static R from_bool(const char* p) {
+    int32_t bits;
+    std::memcpy(&bits, p, 4);
+    return _mm256_cmpgt_epi64(_mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bits)), _mm256_setzero_si256());
+  }
+};
+
 template <typename T>
 T ld(const char* p) {
   T v;
@@ -340,10 +377,12 @@ struct BinOp {
     else return V::blend(b, a, V::or_(V::lt(a, b), V::isnan(a)));
   }
   static T one(T a, T b) {
-    if constexpr (Op == BinaryOp::Add) return a + b;
-    else if constexpr (Op == BinaryOp::Sub) return a - b;
-    else if constexpr (Op == BinaryOp::Mul) return a * b;
+    using U = std::conditional_t<std::is_integral_v<T>, uint64_t, T>;  // integers wrap, as in the reference
+    if constexpr (Op == BinaryOp::Add) return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    else if constexpr (Op == BinaryOp::Sub) return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+    else if constexpr (Op == BinaryOp::Mul) return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
     else if constexpr (Op == BinaryOp::Div) return a / b;
+    else if constexpr (std::is_integral_v<T>) return (Op == BinaryOp::Maximum ? a > b : a < b) ? a : b;
     else if constexpr (Op == BinaryOp::Maximum) return (std::isnan(a) || a > b) ? a : b;
     else return (std::isnan(a) || a < b) ? a : b;
   }
@@ -516,8 +555,19 @@ typename Vec<T>::R cmp_vec(typename Vec<T>::R a, typename Vec<T>::R b) {
                       : Op == BinaryOp::Le ? _CMP_LE_OQ
                       : Op == BinaryOp::Gt ? _CMP_GT_OQ
                                            : _CMP_GE_OQ;
-  if constexpr (sizeof(T) == 4) return _mm256_cmp_ps(a, b, imm);
-  else return _mm256_cmp_pd(a, b, imm);
+  if constexpr (std::is_integral_v<T>) {
+    using V = Vec<T>;
+    if constexpr (Op == BinaryOp::Eq) return V::eq(a, b);
+    else if constexpr (Op == BinaryOp::Ne) return V::not_(V::eq(a, b));
+    else if constexpr (Op == BinaryOp::Lt) return V::lt(a, b);
+    else if constexpr (Op == BinaryOp::Le) return V::not_(V::gt(a, b));
+    else if constexpr (Op == BinaryOp::Gt) return V::gt(a, b);
+    else return V::not_(V::lt(a, b));
+  } else if constexpr (sizeof(T) == 4) {
+    return _mm256_cmp_ps(a, b, imm);
+  } else {
+    return _mm256_cmp_pd(a, b, imm);
+  }
 }
 
 template <typename T, BinaryOp Op>
@@ -529,6 +579,9 @@ bool cmp_one(T a, T b) {
   else if constexpr (Op == BinaryOp::Gt) return a > b;
   else return a >= b;
 }
+
+inline __m256d as_pd(__m256d m) { return m; }
+inline __m256d as_pd(__m256i m) { return _mm256_castsi256_pd(m); }
 
 // o[i] = op(a[i or 0], b[i or 0]) as bool bytes, 32 per step.
 template <typename T, BinaryOp Op, bool SA, bool SB>
@@ -551,7 +604,7 @@ void compare_run(bool* o, const T* a, const T* b, int64_t n) {
     }
   } else {
     for (; i + W <= n; i += W) {  // 4 lanes -> 4 bytes
-      const int bits = _mm256_movemask_pd(m(i));
+      const int bits = _mm256_movemask_pd(as_pd(m(i)));
       const uint32_t bytes = (bits & 1) | ((bits & 2) << 7) | ((bits & 4) << 14) | ((bits & 8) << 21);
       std::memcpy(o + i, &bytes, 4);
     }
@@ -579,8 +632,21 @@ void compare_typed(const Loop& l) {
   });
 }
 
+// int64: the wrapping arithmetic, maximum / minimum and the comparisons (pow and the
+// op layer's float division stay with the reference).
+bool binary_int64(BinaryOp op, const Loop& l) {
+  switch (op) {
+    case BinaryOp::Add: binary_typed<int64_t, BinaryOp::Add>(l); return true;
+    case BinaryOp::Sub: binary_typed<int64_t, BinaryOp::Sub>(l); return true;
+    case BinaryOp::Mul: binary_typed<int64_t, BinaryOp::Mul>(l); return true;
+    case BinaryOp::Maximum: binary_typed<int64_t, BinaryOp::Maximum>(l); return true;
+    case BinaryOp::Minimum: binary_typed<int64_t, BinaryOp::Minimum>(l); return true;
+    default: return false;
+  }
+}
+
 template <typename T>
-bool compare_float(BinaryOp op, const Loop& l) {
+bool compare_typed_op(BinaryOp op, const Loop& l) {
   switch (op) {
     case BinaryOp::Eq: compare_typed<T, BinaryOp::Eq>(l); return true;
     case BinaryOp::Ne: compare_typed<T, BinaryOp::Ne>(l); return true;
@@ -1296,8 +1362,9 @@ void unary(UnaryOp op, DType dt, const Loop& l) {
 }
 
 void binary(BinaryOp op, DType dt, const Loop& l) {
-  if (dt == DType::Float32 && (binary_float<float>(op, l) || compare_float<float>(op, l))) return;
-  if (dt == DType::Float64 && (binary_float<double>(op, l) || compare_float<double>(op, l))) return;
+  if (dt == DType::Float32 && (binary_float<float>(op, l) || compare_typed_op<float>(op, l))) return;
+  if (dt == DType::Float64 && (binary_float<double>(op, l) || compare_typed_op<double>(op, l))) return;
+  if (dt == DType::Int64 && (binary_int64(op, l) || compare_typed_op<int64_t>(op, l))) return;
   if (dt == DType::Bool && op == BinaryOp::LogicalAnd) return logical_typed<BinaryOp::LogicalAnd>(l);
   if (dt == DType::Bool && op == BinaryOp::LogicalOr) return logical_typed<BinaryOp::LogicalOr>(l);
   reference().binary(op, dt, l);
@@ -1312,6 +1379,7 @@ void clamp(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi
 void where(DType dt, const Loop& l) {
   if (dt == DType::Float32) return where_typed<float>(l);
   if (dt == DType::Float64) return where_typed<double>(l);
+  if (dt == DType::Int64) return where_typed<int64_t>(l);
   reference().where(dt, l);
 }
 
