@@ -9,7 +9,7 @@
  *
  * Built as a shared library (gcc -O2 -mavx2 -mfma -shared -fPIC), fma_gflops(iters) runs
  * the same loop on the calling thread for iters x 12 FMAs and returns its GFLOP/s:
- * bench/gemm_interleaved.py times it between GEMM calls, in the same rounds. */
+ * bench/run.py times it between GEMM calls, in the same rounds. */
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
