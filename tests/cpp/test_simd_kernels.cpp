@@ -767,9 +767,10 @@ void check_convert(DType dd, DType ds) {
     std::vector<S> x(static_cast<size_t>(n));
     for (auto& v : x) {
       if constexpr (std::is_same_v<S, uint8_t>) v = rng() % 2;  // a bool: 0 or 1
+      else if constexpr (std::is_integral_v<S>) v = rng() % 4 == 0 ? S(0) : static_cast<S>(rng());  // int64
       else v = static_cast<S>(std::uniform_real_distribution<double>(-3, 3)(rng)) * (rng() % 4 == 0 ? S(0) : S(1));
     }
-    if constexpr (!std::is_same_v<S, uint8_t>) {
+    if constexpr (std::is_floating_point_v<S>) {
       if (n > 8) {
         x[1] = std::numeric_limits<S>::quiet_NaN();
         x[2] = S(-0.0);
@@ -809,12 +810,61 @@ TEST(SimdKernels, ConvertAndFillMatchReference) {
     check_convert<float, double>(DType::Float32, DType::Float64);
     check_convert<uint8_t, float>(DType::Bool, DType::Float32);
     check_convert<uint8_t, double>(DType::Bool, DType::Float64);
+    check_convert<int64_t, uint8_t>(DType::Int64, DType::Bool);
+    check_convert<uint8_t, int64_t>(DType::Bool, DType::Int64);
     for (int64_t n : kSizes) {
       check_fill<float>(DType::Float32, n);
       check_fill<double>(DType::Float64, n);
+      for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{7}, std::numeric_limits<int64_t>::min()}) {
+        std::vector<int64_t> o1(static_cast<size_t>(n) + 3, 5), o2 = o1;
+        Layout L{"contiguous", {n}, {{1}, {1}, {1}, {1}}};
+        simd()->fill(DType::Int64, make_loop(L, {cp(o1) + 8}), ScalarValue{0.0, v});
+        reference().fill(DType::Int64, make_loop(L, {cp(o2) + 8}), ScalarValue{0.0, v});
+        expect_same_bits(o1, o2, "fill int64 " + std::to_string(v) + " n=" + std::to_string(n));
+      }
     }
   }
   check_fill<float>(DType::Float32, int64_t{7} << 20);  // 28 MiB: non-temporal stores
+}
+
+// int64 neg, abs, relu and sign over every layout (wrapping at INT64_MIN, as the
+// reference), and sum, max and min of whole runs and of rows, on 1 and 2 threads (runs
+// long enough for the pool), against the reference's bits.
+TEST(SimdKernels, UnaryAndReduceInt64) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(33);
+  for (int threads : {1, 2}) {
+    ThreadCount tc(threads);
+    for (int64_t n : kSizes) {
+      for (const Layout& L : layouts(n)) {
+        std::vector<int64_t> x = random_vec<int64_t>(rng, span(L, 1), true);
+        for (UnaryOp op : {UnaryOp::Neg, UnaryOp::Abs, UnaryOp::Relu, UnaryOp::Sign}) {
+          std::vector<int64_t> o1(span(L, 0) + 2, -7), o2 = o1;
+          simd()->unary(op, DType::Int64, make_loop(L, {cp(o1), cp(x)}));
+          reference().unary(op, DType::Int64, make_loop(L, {cp(o2), cp(x)}));
+          expect_same_bits(o1, o2, "int64 unary " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name);
+        }
+      }
+    }
+    for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{1000}, int64_t{300007}}) {
+      std::vector<int64_t> x = random_vec<int64_t>(rng, n, true), small(n);
+      for (int64_t i = 0; i < n; ++i) small[i] = x[i] % 1000;  // sums that do not wrap, too
+      for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min}) {
+        for (const auto* v : {&x, &small}) {
+          const std::string what = "int64 reduce " + std::to_string(int(op)) + " n=" + std::to_string(n);
+          expect_same_bits(run_sum<int64_t>(*simd(), *v, {}, {}, {n}, {1}, op),
+                           run_sum<int64_t>(reference(), *v, {}, {}, {n}, {1}, op), what);
+          if (n % 1000 == 0) {  // rows of 100 (x.sum(1)) and columns (x.sum(0), the reference's)
+            const int64_t rows = n / 100;
+            expect_same_bits(run_sum<int64_t>(*simd(), *v, {rows}, {100}, {100}, {1}, op),
+                             run_sum<int64_t>(reference(), *v, {rows}, {100}, {100}, {1}, op), what + " rows");
+            expect_same_bits(run_sum<int64_t>(*simd(), *v, {100}, {1}, {rows}, {100}, op),
+                             run_sum<int64_t>(reference(), *v, {100}, {1}, {rows}, {100}, op), what + " columns");
+          }
+        }
+      }
+    }
+  }
 }
 
 // Same-dtype copies that are not one dense run (copy_strided): a transposed source (tiled),
