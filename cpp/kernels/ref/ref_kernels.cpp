@@ -111,8 +111,9 @@ T unary_one(UnaryOp op, T x) {
     }
   } else {
     switch (op) {
-      case UnaryOp::Neg: return static_cast<T>(-x);
-      case UnaryOp::Abs: return x < 0 ? static_cast<T>(-x) : x;
+      // negated through uint64, so that -INT64_MIN wraps to itself (as in PyTorch) without UB
+      case UnaryOp::Neg: return static_cast<T>(uint64_t{0} - static_cast<uint64_t>(x));
+      case UnaryOp::Abs: return x < 0 ? static_cast<T>(uint64_t{0} - static_cast<uint64_t>(x)) : x;
       case UnaryOp::Relu: return x > 0 ? x : T(0);
       case UnaryOp::Sign: return static_cast<T>((x > 0) - (x < 0));
       case UnaryOp::LogicalNot: return !x;
@@ -319,8 +320,9 @@ void fill_ref(DType dt, const Loop& l, ScalarValue value) {
   });
 }
 
+// Integers sum in uint64: wrapping, as PyTorch's int64 sums do, without signed overflow.
 template <typename T>
-using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
 
 void reduce_ref(ReduceOp op, DType dt, const Loop& outer, const Loop& inner) {
   dispatch_dtype(dt, [&](auto tag) {
