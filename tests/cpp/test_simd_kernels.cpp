@@ -767,8 +767,20 @@ void check_convert(DType dd, DType ds) {
     std::vector<S> x(static_cast<size_t>(n));
     for (auto& v : x) {
       if constexpr (std::is_same_v<S, uint8_t>) v = rng() % 2;  // a bool: 0 or 1
-      else if constexpr (std::is_integral_v<S>) v = rng() % 4 == 0 ? S(0) : static_cast<S>(rng());  // int64
-      else v = static_cast<S>(std::uniform_real_distribution<double>(-3, 3)(rng)) * (rng() % 4 == 0 ? S(0) : S(1));
+      else if constexpr (std::is_integral_v<S>) {  // int64: zeros, any 64 bits, and |x| < 2^52 (exact in double)
+        const uint64_t r = rng() % 8;
+        v = r == 0 ? S(0) : r == 1 ? static_cast<S>(rng()) : static_cast<S>(rng() % (uint64_t{1} << 53)) - (S{1} << 52);
+      } else {
+        // small values (zeros among them); some near 2^51 and 2^53 (int64's vector limits)
+        const double scale = rng() % 5 == 0 ? 1e15 : rng() % 7 == 0 ? 1e17 : 1.0;
+        v = static_cast<S>(std::uniform_real_distribution<double>(-3, 3)(rng) * scale) * (rng() % 4 == 0 ? S(0) : S(1));
+      }
+    }
+    if constexpr (std::is_same_v<S, int64_t>) {
+      const int64_t edges[] = {int64_t{1} << 51, (int64_t{1} << 51) - 1, -(int64_t{1} << 51), 1 - (int64_t{1} << 51),
+                               (int64_t{1} << 53) + 1, std::numeric_limits<int64_t>::min(),
+                               std::numeric_limits<int64_t>::max(), -1};
+      for (size_t k = 0; k < std::size(edges) && k < x.size(); ++k) x[k * 3 % x.size()] = edges[k];
     }
     if constexpr (std::is_floating_point_v<S>) {
       if (n > 8) {
@@ -812,6 +824,10 @@ TEST(SimdKernels, ConvertAndFillMatchReference) {
     check_convert<uint8_t, double>(DType::Bool, DType::Float64);
     check_convert<int64_t, uint8_t>(DType::Int64, DType::Bool);
     check_convert<uint8_t, int64_t>(DType::Bool, DType::Int64);
+    check_convert<float, int64_t>(DType::Float32, DType::Int64);
+    check_convert<double, int64_t>(DType::Float64, DType::Int64);
+    check_convert<int64_t, float>(DType::Int64, DType::Float32);
+    check_convert<int64_t, double>(DType::Int64, DType::Float64);
     for (int64_t n : kSizes) {
       check_fill<float>(DType::Float32, n);
       check_fill<double>(DType::Float64, n);
