@@ -6,6 +6,7 @@
 // reference kernels.
 // Long contiguous runs are split into fixed chunks over the thread pool. Compiled with
 // -mavx2 -mfma.
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -897,19 +898,24 @@ void where_typed(const Loop& l) {
 // double vectors. The float loop is kept rolled, with the loads in address order: fully
 // unrolled (GCC -O3's choice), the same sums read 1e7 floats at 12.6-13.0 GB/s on the
 // Zen 1 machine, rolled at 16.6-17.1 (with 4 values per lane, 14.0-14.3).
-// Every line is asked for kSumAhead bytes before it is read, while that is still inside
-// the run (which ends at `end`, past this block). On the Zen 5 machine one core's
-// hardware prefetchers alone read 1e7 floats from memory at 22-36 GB/s, and at 51-54 with
-// every line asked for 16 KiB ahead (a standalone loop, medians of 30 calls; 8 KiB ahead
-// 45-50, 4 KiB 37-41, 32 KiB 47-53; 2-8 interleaved streams without asking 18-33). sum of
-// 1e7 floats on 1 thread went from 22 to 44 GB/s (torch 30-42 in the same process).
+// With kAhead, every line is asked for kSumAhead bytes before it is read, while that is
+// still inside the run (which ends at `end`, past this block). Whether that pays depends
+// on the core (sum_asks_ahead): a standalone loop over 1e7 floats from memory, medians of
+// 30 calls, 1 thread:
+// - Zen 5: 22-36 GB/s from the hardware prefetchers alone, 51-54 with every line asked
+//   for 16 KiB ahead (8 KiB 45-50, 4 KiB 37-41, 32 KiB 47-53);
+// - Zen 3: 20.9-21.1 GB/s alone against 17.0-18.1 asked 2-16 KiB ahead (two runs); in
+//   a third, 24.6 alone, 21.6 asked into L1 and 22.0-23.5 into L2. On 2 threads 39-50
+//   either way.
 constexpr int64_t kSumAhead = 16 << 10;
-template <typename T>
+template <bool kAhead, typename T>
 double sum_block(const T* x, int64_t n, const T* end) {
   const uintptr_t stop = reinterpret_cast<uintptr_t>(end);
   auto ahead = [stop](const T* p) [[gnu::always_inline]] {  // the line kSumAhead past p
-    const uintptr_t q = reinterpret_cast<uintptr_t>(p) + kSumAhead;
-    if (q < stop) prefetch::line(reinterpret_cast<const void*>(q));
+    if constexpr (kAhead) {
+      const uintptr_t q = reinterpret_cast<uintptr_t>(p) + kSumAhead;
+      if (q < stop) prefetch::line(reinterpret_cast<const void*>(q));
+    }
   };
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
@@ -970,10 +976,30 @@ double sum_block(const T* x, int64_t n, const T* end) {
   return r;
 }
 
+// Whether sum_block asks for lines ahead on this CPU: on AMD family 0x1a (Zen 5) and
+// later, where it was measured to pay; not on Zen 3, where it costs, nor on CPUs it was
+// not measured on.
+bool sum_asks_ahead() {
+  static const bool yes = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
+    if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+    unsigned family = (a >> 8) & 0xf;
+    if (family == 0xf) family += (a >> 20) & 0xff;
+    return family >= 0x1a;
+  }();
+  return yes;
+}
+
 template <typename T>
 double sum_contiguous(const T* x, int64_t n) {
   const int64_t nb = (n + kSumBlock - 1) / kSumBlock;
-  if (nb == 1) return sum_block(x, n, x + n);
+  const bool ask = sum_asks_ahead();
+  auto sum_one = [ask](const T* p, int64_t cnt, const T* end) {
+    return ask ? sum_block<true>(p, cnt, end) : sum_block<false>(p, cnt, end);
+  };
+  if (nb == 1) return sum_one(x, n, x + n);
   double partial_stack[64];
   double* partial = partial_stack;
   std::unique_ptr<double[]> heap;
@@ -983,7 +1009,7 @@ double sum_contiguous(const T* x, int64_t n) {
   }
   auto block = [&](int64_t b) {
     const int64_t cnt = std::min(kSumBlock, n - b * kSumBlock);
-    partial[b] = sum_block(x + b * kSumBlock, cnt, x + n);
+    partial[b] = sum_one(x + b * kSumBlock, cnt, x + n);
     interrupt::poll(cnt);
   };
   // Threads take runs of kSumTaskBlocks adjacent blocks, so each reads one long stream
