@@ -710,7 +710,7 @@ struct UnOp {
   static constexpr bool kMath = Op == UnaryOp::Exp || Op == UnaryOp::Log || Op == UnaryOp::Tanh ||
                                 Op == UnaryOp::Sigmoid || Op == UnaryOp::Sin || Op == UnaryOp::Cos;
   static constexpr bool kVector = !kMath || sizeof(T) == 4;
-  static R vec(R v) {
+  [[gnu::always_inline]] static R vec(R v) {
     if constexpr (Op == UnaryOp::Neg) return V::xor_(v, V::sign());
     else if constexpr (Op == UnaryOp::Abs) return V::andnot(V::sign(), v);
     // x where x > 0 or x is NaN, else +0 (so relu(-0) is +0 as in the reference)
