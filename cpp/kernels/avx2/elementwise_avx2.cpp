@@ -892,8 +892,8 @@ void where_typed(const Loop& l) {
 
 // ---------------------------------------------------------------- sum
 
-// Sum of a contiguous run, accumulated in double. float32 first adds 1024 elements in 8
-// float vectors (each lane sums 16 values, as numpy's pairwise summation does at its
+// Sum of a contiguous run, accumulated in double. float32 first adds up to 1024 elements in 8
+// float vectors (each lane sums at most 16 values, as numpy's pairwise summation does at its
 // lowest level), then widens them into the 4 double accumulators; float64 adds into 4
 // double vectors. The float loop is kept rolled, with the loads in address order: fully
 // unrolled (GCC -O3's choice), the same sums read 1e7 floats at 12.6-13.0 GB/s on the
@@ -926,14 +926,17 @@ double sum_block(const T* x, int64_t n, const T* end) {
       a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(hi)));
       a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(hi, 1)));
     };
+    // Groups of 1024, and then one of the whole 64s left (a row of 1000: 960 values in
+    // float lanes of 15 values, then 40 widened; 1000 x 1000 sum(1), 1 thread: 0.109 -> 0.070
+    // ms, torch 0.061-0.067).
     constexpr int64_t kGroup = 1024;
-    for (; i + kGroup <= n; i += kGroup) {
+    for (int64_t g; (g = std::min(kGroup, (n - i) / 64 * 64)) > 0; i += g) {
       __m256 f0 = _mm256_loadu_ps(x + i), f1 = _mm256_loadu_ps(x + i + 8), f2 = _mm256_loadu_ps(x + i + 16),
              f3 = _mm256_loadu_ps(x + i + 24), f4 = _mm256_loadu_ps(x + i + 32), f5 = _mm256_loadu_ps(x + i + 40),
              f6 = _mm256_loadu_ps(x + i + 48), f7 = _mm256_loadu_ps(x + i + 56);
       for (int64_t l = 0; l < 4; ++l) ahead(x + i + 16 * l);
 #pragma GCC unroll 1
-      for (const T* p = x + i + 64; p < x + i + kGroup; p += 64) {
+      for (const T* p = x + i + 64; p < x + i + g; p += 64) {
         for (int64_t l = 0; l < 4; ++l) ahead(p + 16 * l);
         f0 = _mm256_add_ps(f0, _mm256_loadu_ps(p));
         f1 = _mm256_add_ps(f1, _mm256_loadu_ps(p + 8));
@@ -949,7 +952,7 @@ double sum_block(const T* x, int64_t n, const T* end) {
       widen(f4, f5);
       widen(f6, f7);
     }
-    // The rest (all of a row shorter than a group) into the four accumulators, 16 at a time.
+    // The rest (fewer than 64) into the four accumulators, 16 at a time.
     for (; i + 16 <= n; i += 16) {
       widen(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8));
     }
