@@ -718,6 +718,8 @@ TEST(SimdKernels, MaxMinFloat64) { REQUIRE_SIMD(); check_extremes<double>(); }
 
 TEST(SimdKernels, ColumnSumsFloat32) { REQUIRE_SIMD(); check_column_sums<float>(); }
 TEST(SimdKernels, ColumnSumsFloat64) { REQUIRE_SIMD(); check_column_sums<double>(); }
+// int64 (random bit patterns: the sums wrap) through column_sums_int64.
+TEST(SimdKernels, ColumnSumsInt64) { REQUIRE_SIMD(); check_column_sums<int64_t>(); }
 TEST(SimdKernels, SumFloat64) { REQUIRE_SIMD(); check_sum<double>(); }
 
 // Dense same-dtype copies go over the pool (and past the cache when large); everything

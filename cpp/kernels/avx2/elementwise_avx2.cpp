@@ -1522,11 +1522,49 @@ int64_t int64_reduce_contiguous(const int64_t* x, int64_t n) {
   return int64_reduce_run<Op>(part.data(), chunks);
 }
 
+// Column sums of int64 (sum over dim 0 of a row-major block), wrapping as the reference's
+// uint64 sums do, so any order gives its bits: column_sums's blocking (kColRows rows side
+// by side, kColTask columns per task), 32 columns in 8 vectors of 4.
+void column_sums_int64(const int64_t* in, int64_t rows, int64_t rs, int64_t nc, int64_t* out) {
+  using V = Vec<int64_t>;
+  alignas(32) int64_t acc[kColTask] = {};
+  const int64_t nv = nc / 32 * 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kColRows) {
+    const int64_t r1 = std::min(rows, r0 + kColRows);
+    for (int64_t j = 0; j < nv; j += 32) {
+      V::R a[8];
+      for (int q = 0; q < 8; ++q) a[q] = V::load(acc + j + 4 * q);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int q = 0; q < 8; ++q) a[q] = V::add(a[q], V::load(in + r * rs + j + 4 * q));
+      for (int q = 0; q < 8; ++q) V::store(acc + j + 4 * q, a[q]);
+    }
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = nv; j < nc; ++j)
+        acc[j] = static_cast<int64_t>(static_cast<uint64_t>(acc[j]) + static_cast<uint64_t>(in[r * rs + j]));
+  }
+  std::memcpy(out, acc, static_cast<size_t>(nc) * sizeof(int64_t));
+}
+
 // Sum, max and min of int64 over a contiguous inner space (whole tensors and rows); false
 // for other layouts (the reference reduces them).
 template <ReduceOp Op>
 bool int64_reduce(const Loop& outer, const Loop& inner) {
   int64_t n = 0;
+  if (Op == ReduceOp::Sum && outer.ndim == 1 && inner.ndim == 1 && outer.strides[0][0] == 1 &&
+      outer.strides[1][0] == 1) {  // column sums, as sum_typed's
+    const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
+    auto* out = reinterpret_cast<int64_t*>(outer.ptr[0]);
+    const auto* in = reinterpret_cast<const int64_t*>(outer.ptr[1]);
+    const int64_t tasks = (no + kColTask - 1) / kColTask;
+    auto task = [&](int64_t t) {
+      const int64_t j0 = t * kColTask;
+      column_sums_int64(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
+      interrupt::poll(rows * std::min(kColTask, no - j0));
+    };
+    if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
+    else for (int64_t t = 0; t < tasks; ++t) task(t);
+    return true;
+  }
   if (!inner_contiguous(inner, n) || n == 0) return false;
   const size_t isz[2] = {8, 8};
   nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
