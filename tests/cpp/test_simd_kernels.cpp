@@ -885,9 +885,11 @@ TEST(SimdKernels, UnaryAndReduceInt64) {
   }
 }
 
-// Same-dtype copies that are not one dense run (copy_strided): a transposed source (tiled),
-// a transposed destination, a strided 3-d view, for every dtype's element size, on 1 and 2
-// threads, against the reference; gaps of a strided destination stay untouched.
+// Same-dtype copies that are not one dense run (copy_strided): a transposed source (for 4-
+// and 8-byte elements, copy_transposed's register blocks with partial tiles both ways; also
+// batched, and with padded rows), a transposed destination, a strided 3-d view, for every
+// dtype's element size, on 1 and 2 threads, against the reference; gaps of a strided
+// destination stay untouched.
 template <typename T>
 void check_strided_copy(DType dt, int threads) {
   std::mt19937_64 rng(22);
@@ -901,6 +903,9 @@ void check_strided_copy(DType dt, int threads) {
       {"transposed source", {R, C}, {C, 1}, {1, R}, R * C, R * C},
       {"transposed destination", {R, C}, {1, R}, {C, 1}, R * C, R * C},
       {"strided 3-d", {7, R, 97}, {2 * R * 97, 97, 1}, {R * 97 * 2, 2 * 97, 2}, 14 * R * 97, 14 * R * 97},
+      // copy_transposed: a batch of transposes, and padded rows on both sides
+      {"transposed source, batched", {3, 130, 70}, {130 * 70, 70, 1}, {130 * 70, 1, 130}, 3 * 130 * 70, 3 * 130 * 70},
+      {"transposed source, padded", {R, C}, {C + 3, 1}, {1, R + 5}, R * (C + 3), C * (R + 5)},
   };
   for (const Case& c : cases) {
     std::vector<T> src(static_cast<size_t>(c.src_span)), d1(static_cast<size_t>(c.dst_span) + 3), d2;
