@@ -365,6 +365,96 @@ bool stream_output(int64_t n) {
   return n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes;
 }
 
+// ---- transposing copies: out(r, c) = x(r, c) where out's rows are contiguous (row
+// stride os) and x's columns are (x(r, c) at x[r + c * xs]): x.t().contiguous(), or the
+// last two dims of a permuted copy. S x S register blocks (8 floats or 4 doubles: loads of
+// x's columns, transpose8 / transpose4, stores of out's rows) in tiles of kTpRows rows
+// (one cache line of each column of x, used whole as soon as it is read) by kTpCols
+// columns. C++ harness, 1 thread, ms (the element loop; tiles 64 x 64; 16 x 64): x.t() of
+// 1000 x 1000 2.2-2.5; 0.28-0.53; 0.23-0.35, of 1024 x 1024 (columns 4 KiB apart, in one
+// L1 set) 5.3-5.4; 1.02-1.12; 0.59-0.74, of 1024 x 4096 27-32; 3.8-5.3; 5.0-5.5. In
+// ember, x.t().contiguous(), alternating processes, before -> after (torch): 1000 x 1000
+// 0.81-1.13 -> 0.19 (0.69-1.5), 1024 x 1024 3.5 -> 0.43 (0.9-1.2).
+constexpr int64_t kTpCols = 64;
+template <typename T>
+constexpr int64_t kTpRows = 64 / sizeof(T);
+// One tile: out(r, c) = x[r + c * xs] for r < rn, c < cn, out's rows os apart.
+template <typename T>
+void transpose_tile(T* o, int64_t os, const T* x, int64_t xs, int64_t rn, int64_t cn) {
+  constexpr int64_t S = 32 / sizeof(T);
+  int64_t c = 0;
+  for (; c + S <= cn; c += S) {
+    int64_t r = 0;
+    for (; r + S <= rn; r += S) {
+      if constexpr (S == 8) {
+        __m256 v[8];
+        for (int k = 0; k < 8; ++k) v[k] = _mm256_loadu_ps(reinterpret_cast<const float*>(x + r + (c + k) * xs));
+        simd_transpose::transpose8(v);  // v[i]: row r + i, columns c..c + 7
+        for (int k = 0; k < 8; ++k) _mm256_storeu_ps(reinterpret_cast<float*>(o + (r + k) * os + c), v[k]);
+      } else {
+        auto ld = [&](int k) { return _mm256_loadu_pd(reinterpret_cast<const double*>(x + r + (c + k) * xs)); };
+        __m256d v0 = ld(0), v1 = ld(1), v2 = ld(2), v3 = ld(3);
+        simd_transpose::transpose4(v0, v1, v2, v3);
+        _mm256_storeu_pd(reinterpret_cast<double*>(o + r * os + c), v0);
+        _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 1) * os + c), v1);
+        _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 2) * os + c), v2);
+        _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 3) * os + c), v3);
+      }
+    }
+    for (; r < rn; ++r)
+      for (int64_t k = 0; k < S; ++k) o[r * os + c + k] = x[r + (c + k) * xs];
+  }
+  for (; c < cn; ++c)
+    for (int64_t r = 0; r < rn; ++r) o[r * os + c] = x[r + c * xs];
+}
+// Rows [r0, r1) of an R x C transpose (all C columns), tile by tile.
+template <typename T>
+void transpose_rows(T* o, int64_t os, const T* x, int64_t xs, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t rt = r0; rt < r1; rt += kTpRows<T>) {
+    const int64_t rn = std::min(r1 - rt, kTpRows<T>);
+    for (int64_t ct = 0; ct < C; ct += kTpCols)
+      transpose_tile(o + rt * os + ct, os, x + rt + ct * xs, xs, rn, std::min(kTpCols, C - ct));
+  }
+}
+
+// Whether operand k of a loop is read transposed in its last two dims (contiguous down
+// the second-last, a cache line or more apart along the last), over at least two tiles of
+// rows and 32 columns.
+bool transposed_operand(const Loop& l, int k, int64_t sz) {
+  const int nd = l.ndim;
+  return nd >= 2 && l.strides[k][nd - 2] == 1 && l.strides[k][nd - 1] >= 64 / sz && l.shape[nd - 2] >= 2 * 64 / sz &&
+         l.shape[nd - 1] >= 32;
+}
+
+// Calls block(m, r0, r1, ptrs) over the loop's matrices (the dims before the last two) and
+// their blocks of at least kChunk elements in whole tiles of rows (64 / sz), on the pool
+// when the loop is large; ptrs: each operand's pointer at the matrix's first element.
+template <int N, typename Block>
+void transpose_blocks(const Loop& l, int64_t sz, Block block) {
+  const int nd = l.ndim;
+  const int64_t R = l.shape[nd - 2], C = l.shape[nd - 1], tile_rows = 64 / sz;
+  int64_t mats = 1;
+  for (int d = 0; d < nd - 2; ++d) mats *= l.shape[d];
+  const int64_t per = std::min(R, ((kChunk + C - 1) / C + tile_rows - 1) / tile_rows * tile_rows);
+  const int64_t blocks = (R + per - 1) / per;
+  auto task = [&](int64_t i) {
+    int64_t rest = i / blocks;
+    const int64_t r0 = (i % blocks) * per, r1 = std::min(R, r0 + per);
+    char* p[N];
+    for (int k = 0; k < N; ++k) p[k] = l.ptr[k];
+    for (int d = nd - 3; d >= 0; --d) {  // unravel the matrix index
+      const int64_t id = rest % l.shape[d];
+      rest /= l.shape[d];
+      for (int k = 0; k < N; ++k) p[k] += id * l.strides[k][d] * sz;
+    }
+    block(r0, r1, p);
+    interrupt::poll((r1 - r0) * C);
+  };
+  const int64_t tasks = mats * blocks;
+  if (mats * R * C >= kParallelElems && tasks > 1 && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
+  else for (int64_t i = 0; i < tasks; ++i) task(i);
+}
+
 // ---------------------------------------------------------------- binary
 
 template <typename T, BinaryOp Op>
@@ -403,8 +493,69 @@ void binary_run(T* o, const T* a, const T* b, int64_t n, bool nt) {
       [&](int64_t i) EMBER_INLINE_LAMBDA { return F::one(a[SA ? 0 : i], b[SB ? 0 : i]); });
 }
 
+// One operand read transposed (x.t() + y; transposed_operand), the other contiguous or
+// broadcast along the last dim, the output's rows contiguous: a tile of rows of the
+// transposed operand (one cache line of each of its columns, up to kStageCols columns) is
+// transposed into a buffer in L2 first, then those rows run as contiguous ones with the
+// same vector op, so every element gets the element loop's bits. False for other loops
+// (both operands transposed: the tiled walk). x.t() + x, float32, 1 thread, ms, the tiled
+// element loop -> this (torch), alternating processes: 1000 x 1000 1.04-1.48 -> 0.52-0.53
+// (0.84-1.10), 1024 x 1024 3.3-3.4 -> 0.60 (4.9-5.2). Staged 64 columns at a time (in L1)
+// it was 2x slower: the other operand and the output then advance 32 streams by 256 bytes.
+constexpr int64_t kStageCols = 1024;
+// The calling thread's staging buffer, 64-byte aligned, grown on demand. On the heap: a
+// thread_local array would take its bytes from every thread's static TLS (per template
+// instance), which failed pthread_create for threads with small stacks.
+inline char* stage_buffer(size_t bytes) {
+  thread_local std::unique_ptr<char[]> mem;
+  thread_local size_t cap = 0;
+  if (cap < bytes) {
+    mem.reset(new char[bytes + 64]);
+    cap = bytes;
+  }
+  return reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(mem.get()) + 63) & ~uintptr_t{63});
+}
+template <typename T, BinaryOp Op>
+bool binary_transposed(const Loop& l) {
+  constexpr int64_t sz = sizeof(T);
+  const int nd = l.ndim;
+  if (nd < 2 || l.strides[0][nd - 1] != 1) return false;
+  const bool ta = transposed_operand(l, 1, sz), tb = transposed_operand(l, 2, sz);
+  if (ta == tb) return false;
+  const int kt = ta ? 1 : 2, ky = ta ? 2 : 1;
+  const int64_t ys = l.strides[ky][nd - 1];
+  if (ys != 1 && ys != 0) return false;
+  const int64_t os = l.strides[0][nd - 2], xs = l.strides[kt][nd - 1], yrs = l.strides[ky][nd - 2];
+  const int64_t C = l.shape[nd - 1];
+  transpose_blocks<3>(l, sz, [&](int64_t r0, int64_t r1, char** p) {
+    T* buf = reinterpret_cast<T*>(stage_buffer(sizeof(T) * kTpRows<T> * kStageCols));
+    T* o = reinterpret_cast<T*>(p[0]);
+    const T* x = reinterpret_cast<const T*>(p[kt]);
+    const T* y = reinterpret_cast<const T*>(p[ky]);
+    for (int64_t rt = r0; rt < r1; rt += kTpRows<T>) {
+      const int64_t rn = std::min(r1 - rt, kTpRows<T>);
+      for (int64_t cc = 0; cc < C; cc += kStageCols) {
+        const int64_t cn = std::min(kStageCols, C - cc);
+        for (int64_t ct = 0; ct < cn; ct += kTpCols)
+          transpose_tile(buf + ct, kStageCols, x + rt + (cc + ct) * xs, xs, rn, std::min(kTpCols, cn - ct));
+        for (int64_t r = 0; r < rn; ++r) {
+          T* orow = o + (rt + r) * os + cc;
+          const T* trow = buf + r * kStageCols;
+          const T* yrow = y + (rt + r) * yrs + ys * cc;
+          if (ys == 0 && ta) binary_run<T, Op, false, true>(orow, trow, yrow, cn, false);
+          else if (ys == 0) binary_run<T, Op, true, false>(orow, yrow, trow, cn, false);
+          else if (ta) binary_run<T, Op, false, false>(orow, trow, yrow, cn, false);
+          else binary_run<T, Op, false, false>(orow, yrow, trow, cn, false);
+        }
+      }
+    }
+  });
+  return true;
+}
+
 template <typename T, BinaryOp Op>
 void binary_typed(const Loop& l) {
+  if (binary_transposed<T, Op>(l)) return;
   const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
   nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (vector_run(s, 2, sizeof(T))) {
@@ -1268,85 +1419,18 @@ void copy_elems(char* o, int64_t so, const char* x, int64_t sx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) std::memcpy(o + i * so, x + i * sx, SZ);
 }
 
-// ---- transposing copies: out(r, c) = x(r, c) where out's rows are contiguous (row
-// stride os) and x's columns are (x(r, c) at x[r + c * xs]): x.t().contiguous(), or the
-// last two dims of a permuted copy. S x S register blocks (8 floats or 4 doubles: loads of
-// x's columns, transpose8 / transpose4, stores of out's rows) in tiles of kTpRows rows
-// (one cache line of each column of x, used whole as soon as it is read) by kTpCols
-// columns. C++ harness, 1 thread, ms (the element loop; tiles 64 x 64; 16 x 64): x.t() of
-// 1000 x 1000 2.2-2.5; 0.28-0.53; 0.23-0.35, of 1024 x 1024 (columns 4 KiB apart, in one
-// L1 set) 5.3-5.4; 1.02-1.12; 0.59-0.74, of 1024 x 4096 27-32; 3.8-5.3; 5.0-5.5.
-constexpr int64_t kTpCols = 64;
-template <typename T>
-void transpose_rows(T* o, int64_t os, const T* x, int64_t xs, int64_t r0, int64_t r1, int64_t C) {
-  constexpr int64_t S = 32 / sizeof(T), kTpRows = 64 / sizeof(T);
-  for (int64_t rt = r0; rt < r1; rt += kTpRows) {
-    const int64_t re = std::min(r1, rt + kTpRows);
-    for (int64_t ct = 0; ct < C; ct += kTpCols) {
-      const int64_t ce = std::min(C, ct + kTpCols);
-      int64_t c = ct;
-      for (; c + S <= ce; c += S) {
-        int64_t r = rt;
-        for (; r + S <= re; r += S) {
-          if constexpr (S == 8) {
-            __m256 v[8];
-            for (int k = 0; k < 8; ++k) v[k] = _mm256_loadu_ps(reinterpret_cast<const float*>(x + r + (c + k) * xs));
-            simd_transpose::transpose8(v);  // v[i]: row r + i, columns c..c + 7
-            for (int k = 0; k < 8; ++k) _mm256_storeu_ps(reinterpret_cast<float*>(o + (r + k) * os + c), v[k]);
-          } else {
-            auto ld = [&](int k) { return _mm256_loadu_pd(reinterpret_cast<const double*>(x + r + (c + k) * xs)); };
-            __m256d v0 = ld(0), v1 = ld(1), v2 = ld(2), v3 = ld(3);
-            simd_transpose::transpose4(v0, v1, v2, v3);
-            _mm256_storeu_pd(reinterpret_cast<double*>(o + r * os + c), v0);
-            _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 1) * os + c), v1);
-            _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 2) * os + c), v2);
-            _mm256_storeu_pd(reinterpret_cast<double*>(o + (r + 3) * os + c), v3);
-          }
-        }
-        for (; r < re; ++r)
-          for (int64_t k = 0; k < S; ++k) o[r * os + c + k] = x[r + (c + k) * xs];
-      }
-      for (; c < ce; ++c)
-        for (int64_t r = rt; r < re; ++r) o[r * os + c] = x[r + c * xs];
-    }
-  }
-}
-
 // The transposing copy of a loop whose last dim is contiguous in the output and whose
 // second-last is contiguous in the input, for 4- and 8-byte elements (the values move as
 // bits: int64 takes the double path); the dims before are walked one matrix at a time,
 // and blocks of rows go to the pool. False for other loops.
 bool copy_transposed(int64_t sz, const Loop& l) {
   const int nd = l.ndim;
-  if (nd < 2 || (sz != 4 && sz != 8)) return false;
-  const int64_t R = l.shape[nd - 2], C = l.shape[nd - 1];
-  const int64_t os = l.strides[0][nd - 2], xs = l.strides[1][nd - 1];
-  if (l.strides[0][nd - 1] != 1 || l.strides[1][nd - 2] != 1 || xs < 64 / sz || R < 2 * 64 / sz || C < 32)
-    return false;
-  int64_t mats = 1;
-  for (int d = 0; d < nd - 2; ++d) mats *= l.shape[d];
-  // Row blocks of at least kChunk elements, in whole tiles.
-  const int64_t tile_rows = 64 / sz;
-  const int64_t per = std::min(R, ((kChunk + C - 1) / C + tile_rows - 1) / tile_rows * tile_rows);
-  const int64_t blocks = (R + per - 1) / per;
-  auto block = [&](int64_t i) {
-    int64_t m = i / blocks, rest = m;
-    const int64_t r0 = (i % blocks) * per, r1 = std::min(R, r0 + per);
-    char* o = l.ptr[0];
-    const char* x = l.ptr[1];
-    for (int d = nd - 3; d >= 0; --d) {  // unravel the matrix index
-      const int64_t id = rest % l.shape[d];
-      rest /= l.shape[d];
-      o += id * l.strides[0][d] * sz;
-      x += id * l.strides[1][d] * sz;
-    }
-    if (sz == 4) transpose_rows(reinterpret_cast<float*>(o), os, reinterpret_cast<const float*>(x), xs, r0, r1, C);
-    else transpose_rows(reinterpret_cast<double*>(o), os, reinterpret_cast<const double*>(x), xs, r0, r1, C);
-    interrupt::poll((r1 - r0) * C);
-  };
-  const int64_t tasks = mats * blocks;
-  if (mats * R * C >= kParallelElems && tasks > 1 && !parallel::in_parallel_region()) parallel::parallel_for(tasks, block);
-  else for (int64_t i = 0; i < tasks; ++i) block(i);
+  if (nd < 2 || (sz != 4 && sz != 8) || l.strides[0][nd - 1] != 1 || !transposed_operand(l, 1, sz)) return false;
+  const int64_t os = l.strides[0][nd - 2], xs = l.strides[1][nd - 1], C = l.shape[nd - 1];
+  transpose_blocks<2>(l, sz, [&](int64_t r0, int64_t r1, char** p) {
+    if (sz == 4) transpose_rows(reinterpret_cast<float*>(p[0]), os, reinterpret_cast<const float*>(p[1]), xs, r0, r1, C);
+    else transpose_rows(reinterpret_cast<double*>(p[0]), os, reinterpret_cast<const double*>(p[1]), xs, r0, r1, C);
+  });
   return true;
 }
 
