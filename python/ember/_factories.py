@@ -90,6 +90,18 @@ def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
 
 
 def _filled(name, value, size, dtype, device, requires_grad, kwargs):
+    # The common call (plain int sizes, no keywords but requires_grad) skips the checks:
+    # ember.zeros(2, 2) took 1.8 us against torch's 1.3, now 1.15-1.2 (zeros((2, 2)) 1.2, torch 1.95).
+    if not kwargs and dtype is None and device is None and size:
+        dims = size[0] if len(size) == 1 and type(size[0]) in (tuple, list) else size
+        for s in dims:
+            if type(s) is not int or s < 0:
+                break
+        else:
+            t = _C._full(list(dims), value, _DEFAULT_FLOAT)
+            if requires_grad:
+                t.requires_grad_(True)
+            return t
     _check_kwargs(name, kwargs)
     dtype = _check_device_dtype(device, dtype)
     return _finish(_C._full(_sizes(size, name), value, dtype or _DEFAULT_FLOAT), requires_grad)
