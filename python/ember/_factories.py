@@ -91,7 +91,8 @@ def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
 
 def _filled(name, value, size, dtype, device, requires_grad, kwargs):
     # The common call (plain int sizes, no keywords but requires_grad) skips the checks:
-    # ember.zeros(2, 2) took 1.8 us against torch's 1.3, now 1.15-1.2 (zeros((2, 2)) 1.2, torch 1.95).
+    # ember.zeros(2, 2) took 1.8 us against torch's 1.3, now 1.15-1.2 (zeros((2, 2)): 1.2,
+    # torch 1.95).
     if not kwargs and dtype is None and device is None and size:
         dims = size[0] if len(size) == 1 and type(size[0]) in (tuple, list) else size
         for s in dims:
