@@ -145,11 +145,10 @@ void check_binary() {
         simd()->binary(op, dtype_of<T>(), make_loop(L, {cp(o1), cp(a), cp(b)}));
         reference().binary(op, dtype_of<T>(), make_loop(L, {cp(o2), cp(a), cp(b)}));
         const std::string what = "binary " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name;
-        // float32 to a broadcast exponent is vmath's pow: within one ulp of glibc's powf
-        // (check_pow_scalar_exponent and PowMatchesExact pin it further).
-        const bool b_broadcast = std::all_of(L.s[2].begin(), L.s[2].end(), [](int64_t v) { return v == 0; });
+        // float32 pow is vmath's (pow_ps, pow_pv): within one ulp of glibc's powf
+        // (check_pow_scalar_exponent, PowMatchesExact and PowTensorExponent pin it further).
         if constexpr (std::is_same_v<T, float>) {
-          if (op == BinaryOp::Pow && b_broadcast) {
+          if (op == BinaryOp::Pow) {
             expect_within_ulps(o1, o2, what, 1);
             continue;
           }
@@ -374,9 +373,10 @@ TEST(SimdKernels, UnaryMathMatchesReference) {
 // A broadcast exponent: 2, 3, -2, -1, 0.5, -0.5, 1 and 0 take vector loops of PyTorch's
 // products, quotients and square roots, bit for bit as the reference; other finite
 // exponents on float32 take vmath::pow_ps, within one ulp of the reference (glibc's powf);
-// float64's call std::pow as the reference does. A tensor of one repeated exponent takes the
-// element loop (the reference's rule, bit for bit). A strided run with a broadcast exponent
-// is gathered: the same bits as the contiguous run.
+// float64's call std::pow as the reference does. A float32 tensor of one repeated exponent
+// takes vmath::pow_pv (within one ulp of the reference outside the list, bit for bit on
+// it); float64's the element loop. A strided run with a broadcast exponent is gathered: the
+// same bits as the contiguous run.
 template <typename T>
 void check_pow_scalar_exponent() {
   std::mt19937_64 rng(24);
@@ -391,7 +391,7 @@ void check_pow_scalar_exponent() {
         std::vector<T> o1(n + 2, T(-7)), o2 = o1;
         simd()->binary(BinaryOp::Pow, dtype_of<T>(), make_loop(L, {cp(o1), cp(a), cp(b)}));
         reference().binary(BinaryOp::Pow, dtype_of<T>(), make_loop(L, {cp(o2), cp(a), cp(b)}));
-        if (std::string(name) == "scalar_b" && !listed) expect_within_ulps(o1, o2, what + " " + name, 1);
+        if (std::is_same_v<T, float> && !listed) expect_within_ulps(o1, o2, what + " " + name, 1);
         else expect_same_bits(o1, o2, what + " " + name);
         if (std::string(name) == "scalar_b") scalar_out = o1;
       }
@@ -448,6 +448,64 @@ TEST(SimdKernels, PowMatchesExact) {
     std::printf("pow e=%g: of %lld, %lld differ from the exact value by one ulp, %lld from the reference\n", e,
                 static_cast<long long>(n), static_cast<long long>(differ), static_cast<long long>(differ_ref));
     EXPECT_LE(differ, n / 1000) << what;
+  }
+}
+
+// float32 to a tensor exponent (vmath::pow_pv, its other lanes through pow_one): exponents
+// mixed per element (random reals, integers odd and even, up to 2^25, PyTorch's special
+// exponents, infinities and NaN) on bases of random bit patterns, spread magnitudes, and
+// negative ones. Lanes with a special exponent or base: the reference's bits; the others
+// within one ulp of the exact value (the double pow rounded) and of the reference, and
+// equal to the exact value nearly everywhere. A broadcast base (2 ** y) the same.
+TEST(SimdKernels, PowTensorExponent) {
+  REQUIRE_SIMD();
+  std::mt19937_64 rng(43);
+  const int64_t n = 1 << 18;
+  const float listed[] = {2.0f, 3.0f, -2.0f, -1.0f, 0.5f, -0.5f, 1.0f, 0.0f};
+  std::vector<float> x(n), y(n);
+  std::uniform_real_distribution<double> d(-20, 20), ex(-4, 4);
+  for (int64_t i = 0; i < n; ++i) {
+    switch (rng() % 8) {
+      case 0: y[i] = listed[rng() % 8]; break;
+      case 1: y[i] = static_cast<float>(static_cast<int64_t>(rng() % 41) - 20); break;  // integers
+      case 2:  // large integers: the odd 2^24 - 1, even ones from 2^23 up
+        y[i] = rng() % 3 ? std::ldexp(static_cast<float>(rng() % 2 ? 3 : 1), 23 + static_cast<int>(rng() % 3))
+                         : (rng() % 2 ? 16777215.0f : -16777215.0f);
+        break;
+      case 3: y[i] = rng() % 3 == 0 ? NAN : (rng() % 2 ? INFINITY : -INFINITY); break;
+      default: y[i] = static_cast<float>(ex(rng)); break;
+    }
+    if (rng() % 3 == 0) {
+      const uint32_t bits = static_cast<uint32_t>(rng());
+      std::memcpy(&x[i], &bits, 4);
+    } else {
+      x[i] = static_cast<float>(std::exp(d(rng) / std::max(1.0, std::fabs(static_cast<double>(y[i])) / 4)));
+      if (rng() % 2) x[i] = -x[i];
+    }
+  }
+  for (bool broadcast_base : {false, true}) {
+    std::vector<float> xb = broadcast_base ? std::vector<float>{2.0f} : x;
+    Layout L{broadcast_base ? "scalar_a" : "contiguous", {n}, {{1}, {broadcast_base ? 0 : 1}, {1}, {1}}};
+    std::vector<float> got(n), ref(n);
+    simd()->binary(BinaryOp::Pow, DType::Float32, make_loop(L, {cp(got), cp(xb), cp(y)}));
+    reference().binary(BinaryOp::Pow, DType::Float32, make_loop(L, {cp(ref), cp(xb), cp(y)}));
+    std::vector<float> g1, r1, e1, g2, r2;  // general lanes; special lanes
+    for (int64_t i = 0; i < n; ++i) {
+      const float xi = xb[broadcast_base ? 0 : i], yi = y[i];
+      const bool special = std::find(std::begin(listed), std::end(listed), yi) != std::end(listed) ||
+                           !std::isfinite(yi) || !std::isfinite(xi) || xi == 0.0f;
+      (special ? g2 : g1).push_back(got[i]);
+      (special ? r2 : r1).push_back(ref[i]);
+      if (!special) e1.push_back(static_cast<float>(std::pow(static_cast<double>(xi), static_cast<double>(yi))));
+    }
+    const std::string what = std::string("pow tensor exponent, ") + L.name;
+    expect_same_bits(g2, r2, what + ", special lanes");
+    const int64_t differ = expect_within_ulps(g1, e1, what + " against the exact value", 1);
+    expect_within_ulps(g1, r1, what + " against the reference", 1);
+    std::printf("%s: %zu general lanes, %lld one ulp from the exact value; %zu special lanes\n", what.c_str(),
+                g1.size(), static_cast<long long>(differ), g2.size());
+    EXPECT_GT(g1.size(), static_cast<size_t>(n / 2));
+    EXPECT_LE(differ, static_cast<int64_t>(g1.size()) / 1000) << what;
   }
 }
 

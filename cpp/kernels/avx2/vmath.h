@@ -1,5 +1,5 @@
 // Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin, cos and pow
-// to a scalar exponent of 8 float32 values at a time.
+// to a scalar or a tensor exponent of 8 float32 values at a time.
 //
 // Each function widens its floats to double and evaluates there, 4 lanes at a time: a
 // range reduction with the constants split so that the products are exact, then a
@@ -275,6 +275,39 @@ template <bool Cos>
     for (int i = 0; i < 8; ++i)
       if (lanes >> i & 1) out[i] = std::pow(v[i], y);
     r = _mm256_load_ps(out);
+  }
+  return r;
+}
+
+// x^y lane by lane (a tensor exponent): pow_ps's evaluation for the lanes whose x is finite
+// and nonzero and whose y is finite and none of pow's special exponents (2, 3, -2, -1, 0.5,
+// -0.5, 1, 0: elementwise_avx2's pow_one takes those as PyTorch does); `rest` gets the
+// other lanes' bits, for the caller to compute one by one. Per lane, y is integral when
+// rounding leaves it unchanged, and odd when it is also below 2^24 in magnitude (every
+// float above is even) with its low integer bit set.
+[[gnu::always_inline]] inline __m256 pow_pv(__m256 x, __m256 y, int& rest) {
+  const __m256 sign = _mm256_set1_ps(-0.0f), inf = _mm256_set1_ps(INFINITY);
+  const __m256 ax = _mm256_andnot_ps(sign, x), ay = _mm256_andnot_ps(sign, y);
+  __m256 ok = _mm256_and_ps(_mm256_cmp_ps(ax, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_cmp_ps(ax, inf, _CMP_LT_OQ));
+  ok = _mm256_and_ps(ok, _mm256_cmp_ps(ay, inf, _CMP_LT_OQ));
+  for (float e : {2.0f, 3.0f, -2.0f, -1.0f, 0.5f, -0.5f, 1.0f, 0.0f})
+    ok = _mm256_andnot_ps(_mm256_cmp_ps(y, _mm256_set1_ps(e), _CMP_EQ_OQ), ok);
+  rest = _mm256_movemask_ps(ok) ^ 0xff;
+  const __m256 xs = _mm256_blendv_ps(_mm256_set1_ps(1.0f), ax, ok);
+  const __m256 ys = _mm256_blendv_ps(_mm256_set1_ps(1.0f), y, ok);
+  auto half = [](D a, D b) {
+    const D t = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(b, log_pd(a)), dset(-708.0)), dset(700.0));
+    return exp_pd(t);
+  };
+  __m256 r = to_ps(half(lo_pd(xs), lo_pd(ys)), half(hi_pd(xs), hi_pd(ys)));
+  const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+  if (_mm256_movemask_ps(_mm256_and_ps(neg, ok))) {
+    const __m256 yint = _mm256_cmp_ps(_mm256_round_ps(ys, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), ys, _CMP_EQ_OQ);
+    const __m256i low = _mm256_slli_epi32(_mm256_cvttps_epi32(ys), 31);  // the low bit as the sign bit
+    const __m256 small = _mm256_cmp_ps(_mm256_andnot_ps(sign, ys), _mm256_set1_ps(16777216.0f), _CMP_LT_OQ);
+    const __m256 odd = _mm256_and_ps(_mm256_and_ps(yint, small), _mm256_castsi256_ps(low));  // sign bit: odd
+    r = _mm256_or_ps(r, _mm256_and_ps(_mm256_and_ps(odd, neg), sign));
+    r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), _mm256_andnot_ps(yint, neg));
   }
   return r;
 }
