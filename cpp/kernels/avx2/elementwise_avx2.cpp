@@ -12,9 +12,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "core/interrupt.h"
@@ -505,15 +507,26 @@ void binary_run(T* o, const T* a, const T* b, int64_t n, bool nt) {
 constexpr int64_t kStageCols = 1024;
 // The calling thread's staging buffer, 64-byte aligned, grown on demand. On the heap: a
 // thread_local array would take its bytes from every thread's static TLS (per template
-// instance), which failed pthread_create for threads with small stacks.
-inline char* stage_buffer(size_t bytes) {
-  thread_local std::unique_ptr<char[]> mem;
-  thread_local size_t cap = 0;
-  if (cap < bytes) {
-    mem.reset(new char[bytes + 64]);
-    cap = bytes;
+// instance), which failed pthread_create for threads with small stacks. A local struct,
+// not std::unique_ptr, whose destructor would be a weak symbol compiled for AVX2
+// (scripts/check_no_avx2.sh).
+struct StageBuffer {
+  char* p = nullptr;
+  size_t cap = 0;
+  ~StageBuffer() { std::free(p); }
+};
+char* stage_buffer(size_t bytes) {
+  thread_local StageBuffer buf;
+  if (buf.cap < bytes) {
+    std::free(buf.p);
+    buf.p = static_cast<char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    if (!buf.p) {
+      buf.cap = 0;
+      throw std::bad_alloc();
+    }
+    buf.cap = bytes;
   }
-  return reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(mem.get()) + 63) & ~uintptr_t{63});
+  return buf.p;
 }
 template <typename T, BinaryOp Op>
 bool binary_transposed(const Loop& l) {
