@@ -1289,6 +1289,25 @@ void column_sums(const T* in, int64_t rows, int64_t rs, int64_t nc, T* out) {
   for (int64_t j = 0; j < nc; ++j) out[j] = static_cast<T>(acc[j]);
 }
 
+// Column sums over the pool, when the loop is one: one outer dim contiguous in the input and
+// the output, one reduced dim. cols(in, rows, rs, nc, out) sums a task's kColTask columns.
+template <typename T, typename Cols>
+bool column_sum_loop(const Loop& outer, const Loop& inner, Cols cols) {
+  if (outer.ndim != 1 || inner.ndim != 1 || outer.strides[0][0] != 1 || outer.strides[1][0] != 1) return false;
+  const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
+  T* out = reinterpret_cast<T*>(outer.ptr[0]);
+  const T* in = reinterpret_cast<const T*>(outer.ptr[1]);
+  const int64_t tasks = (no + kColTask - 1) / kColTask;
+  auto task = [&](int64_t t) {
+    const int64_t j0 = t * kColTask;
+    cols(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
+    interrupt::poll(rows * std::min(kColTask, no - j0));
+  };
+  if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
+  else for (int64_t t = 0; t < tasks; ++t) task(t);
+  return true;
+}
+
 template <typename T>
 bool sum_typed(const Loop& outer, const Loop& inner) {
   int64_t n = 0;
@@ -1319,23 +1338,8 @@ bool sum_typed(const Loop& outer, const Loop& inner) {
     });
     return true;
   }
-  // Column sums: one outer dim, contiguous in the input and the output, one reduced dim.
-  // Each output is summed in double in row order, exactly as the reference does.
-  if (outer.ndim == 1 && inner.ndim == 1 && outer.strides[0][0] == 1 && outer.strides[1][0] == 1) {
-    const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
-    T* out = reinterpret_cast<T*>(outer.ptr[0]);
-    const T* in = reinterpret_cast<const T*>(outer.ptr[1]);
-    const int64_t tasks = (no + kColTask - 1) / kColTask;
-    auto task = [&](int64_t t) {
-      const int64_t j0 = t * kColTask;
-      column_sums<T>(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
-      interrupt::poll(rows * std::min(kColTask, no - j0));
-    };
-    if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
-    else for (int64_t t = 0; t < tasks; ++t) task(t);
-    return true;
-  }
-  return false;
+  // Column sums: each output is summed in double in row order, exactly as the reference does.
+  return column_sum_loop<T>(outer, inner, column_sums<T>);
 }
 
 // ---------------------------------------------------------------- max / min
@@ -1776,21 +1780,7 @@ void column_sums_int64(const int64_t* in, int64_t rows, int64_t rs, int64_t nc, 
 template <ReduceOp Op>
 bool int64_reduce(const Loop& outer, const Loop& inner) {
   int64_t n = 0;
-  if (Op == ReduceOp::Sum && outer.ndim == 1 && inner.ndim == 1 && outer.strides[0][0] == 1 &&
-      outer.strides[1][0] == 1) {  // column sums, as sum_typed's
-    const int64_t no = outer.shape[0], rows = inner.shape[0], rs = inner.strides[1][0];
-    auto* out = reinterpret_cast<int64_t*>(outer.ptr[0]);
-    const auto* in = reinterpret_cast<const int64_t*>(outer.ptr[1]);
-    const int64_t tasks = (no + kColTask - 1) / kColTask;
-    auto task = [&](int64_t t) {
-      const int64_t j0 = t * kColTask;
-      column_sums_int64(in + j0, rows, rs, std::min(kColTask, no - j0), out + j0);
-      interrupt::poll(rows * std::min(kColTask, no - j0));
-    };
-    if (rows * no >= kParallelElems && !parallel::in_parallel_region()) parallel::parallel_for(tasks, task);
-    else for (int64_t t = 0; t < tasks; ++t) task(t);
-    return true;
-  }
+  if (Op == ReduceOp::Sum && column_sum_loop<int64_t>(outer, inner, column_sums_int64)) return true;
   if (!inner_contiguous(inner, n) || n == 0) return false;
   const size_t isz[2] = {8, 8};
   nd_loop<2>(outer, isz, [&](char** po, const int64_t* so, int64_t no) {
