@@ -27,8 +27,15 @@ inline void cpu_relax() {
 #endif
 }
 
-// Rows of B that pack_b_panel asks for ahead of the row it copies.
+// Rows of B that the packers ask for ahead of the row they copy, when they copy rows back
+// to back (the five loops' groups, the streamed path's first group of a KC step). The
+// streamed path's later groups, packed a few rows before each micro-kernel call, ask for
+// kStreamAheadChunks calls' rows ahead: on the Zen 3 machine ((4096 x 256)^T @ (4096 x
+// 1024), 1 thread, perf samples in pack_b_rows per sample in the micro-kernel, two runs
+// each) 16 rows ahead 0.067-0.075, 4 (two calls' rows) 0.061-0.062, 8 0.060-0.072; in the
+// five loops (1024^3, 2048^3) 16 and 32 rows read the same.
 constexpr int64_t kPackBAhead = 16;
+constexpr int64_t kStreamAheadChunks = 2;
 // B micro-panels packed together (one claim flag per group): for row-major B, a group
 // reads G adjacent cache lines of each row instead of one line 4 KiB from the last. On
 // the Zen 1 machine, packing alone went from ~2.6 to ~2.0 ms for a 4096 x 1024 B, and
@@ -78,10 +85,14 @@ void pack_a(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc
 // Packs rows [p0, p1) of `np` adjacent full micro-panels of row-major B (NR values, one or
 // two 64-byte lines, per panel row; kc rows in all) in one pass over B's rows: each row's
 // np runs are adjacent in memory, so the DRAM page and the hardware prefetchers serve them
-// together. Panel j goes to dst + j * pstride. Rows up to kc are asked for ahead of the copy.
+// together. Panel j goes to dst + j * pstride. The row `ahead` rows on (up to kc) is asked
+// for before each copy: every line of it, the last one too when B's rows do not start on a
+// line (numpy's arrays are 16 bytes off one: a row of 4 panels then spans 5 lines, and the
+// 5th, not asked for, cost (4096 x 256)^T @ (4096 x 1024) 4% on the Zen 3 machine, perf
+// samples in pack_b_rows per sample in the micro-kernel 0.113 against 0.073).
 template <typename T>
 void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_t kc, int64_t np, int64_t pstride,
-                 int64_t nr) {
+                 int64_t nr, int64_t ahead) {
   constexpr int64_t L = 64 / sizeof(T);
   const size_t bytes = static_cast<size_t>(nr) * sizeof(T);
   // The copy's size is a constant in each loop, so that it compiles to vector moves: a
@@ -90,8 +101,11 @@ void pack_b_rows(T* dst, const T* b, int64_t rsb, int64_t p0, int64_t p1, int64_
   auto rows = [&](auto size) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* src = b + p * rsb;
-      if (p + kPackBAhead < kc)
-        for (int64_t j = 0; j < np * nr; j += L) prefetch::line(src + kPackBAhead * rsb + j);
+      if (p + ahead < kc) {
+        const T* next = src + ahead * rsb;
+        for (int64_t j = 0; j < np * nr; j += L) prefetch::line(next + j);
+        prefetch::line(next + np * nr - 1);
+      }
       for (int64_t j = 0; j < np; ++j) std::memcpy(dst + j * pstride + p * nr, src + j * nr, size);
     }
   };
@@ -116,7 +130,7 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
   if (ne == nr && line_rows<T>(csb, nr)) {
     // Row-major B, whole cache lines per row: the rows are a page apart when B is wide,
     // where the hardware prefetchers do not follow, so pack_b_rows asks for them ahead.
-    pack_b_rows(dst, b, rsb, 0, kc, kc, 1, 0, nr);
+    pack_b_rows(dst, b, rsb, 0, kc, kc, 1, 0, nr, kPackBAhead);
   } else if (csb == 1 && ne == nr) {  // row-major B: each row of the panel is one contiguous run
     for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nr);
   } else if (csb == 1) {
@@ -130,12 +144,13 @@ void pack_b_panel(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t kc, int6
 
 // Packs rows [r0, r1) (of a KC step of kc rows) of the np micro-panels of B at `b` into
 // dst, panel j at dst + j * pstride. `ncols` columns of B start at b: the last panel may be
-// partial. Full row-major groups of whole-line panels are read row by row (pack_b_rows).
+// partial. Full row-major groups of whole-line panels are read row by row (pack_b_rows,
+// asking for rows `ahead` rows on).
 template <typename T>
 void pack_b_group(T* dst, const T* b, int64_t rsb, int64_t csb, int64_t r0, int64_t r1, int64_t kc, int64_t np,
-                  int64_t ncols, int64_t nr, int64_t pstride, PackPanel<T> fast) {
+                  int64_t ncols, int64_t nr, int64_t pstride, PackPanel<T> fast, int64_t ahead = kPackBAhead) {
   if (np * nr <= ncols && line_rows<T>(csb, nr)) {
-    pack_b_rows<T>(dst, b, rsb, r0, r1, kc, np, pstride, nr);
+    pack_b_rows<T>(dst, b, rsb, r0, r1, kc, np, pstride, nr, ahead);
     return;
   }
   for (int64_t j = 0; j < np; ++j)
@@ -379,15 +394,15 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
   T* bbuf = t_pack_b.get<T>(2 * gstride);
   const bool whole_lines = line_rows<T>(csb, NR);
   // Rows [r0, r1) of group g's micro-panels at KC step pc (kc rows) into dst.
-  auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1) {
+  auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1, int64_t ahead) {
     const int64_t j0 = g * G, j1 = std::min(npanels, j0 + G);
     pack_b_group<T>(dst, b + pc * rsb + j0 * NR * csb, rsb, csb, r0, r1, kc, j1 - j0, n - j0 * NR, NR, pstride,
-                    kr.pack_b);
+                    kr.pack_b, ahead);
   };
   for (int64_t q = 0; q < npc; ++q) {
     const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
     pack_a<T>(apack, a + pc * csa, rsa, csa, m, kc, MR, kr.pack_a);
-    pack_rows(bbuf, 0, pc, kc, 0, kc);
+    pack_rows(bbuf, 0, pc, kc, 0, kc, kPackBAhead);
     for (int64_t g = 0; g < ngroups; ++g) {
       const T* cur = bbuf + (g & 1) * gstride;
       T* nxt = bbuf + ((g + 1) & 1) * gstride;
@@ -401,7 +416,7 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
       auto tile = [&](int64_t j, int64_t i0) {
         if (more && r < kc) {
           const int64_t e = std::min(kc, r + chunk);
-          pack_rows(nxt, g + 1, pc, kc, r, e);
+          pack_rows(nxt, g + 1, pc, kc, r, e, kStreamAheadChunks * chunk);
           r = e;
         }
         T* ct = c + i0 * rsc + j * NR * csc;
@@ -419,7 +434,7 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
           for (int64_t i0 = 0; i0 < m; i0 += MR) tile(j, i0);
       }
       interrupt::poll(m * kc * std::min(n - j0 * NR, (j1 - j0) * NR));
-      if (more && r < kc) pack_rows(nxt, g + 1, pc, kc, r, kc);
+      if (more && r < kc) pack_rows(nxt, g + 1, pc, kc, r, kc, kPackBAhead);
     }
   }
 }
