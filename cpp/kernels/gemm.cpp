@@ -3,9 +3,7 @@
 #include "kernels/gemm.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <numeric>
 #include <type_traits>
 
@@ -14,6 +12,7 @@
 #include "core/interrupt.h"
 #include "core/parallel.h"
 #include "kernels/prefetch.h"
+#include "kernels/scratch.h"
 
 namespace ember::kernels::blis {
 namespace {
@@ -42,24 +41,11 @@ constexpr int64_t kStreamAheadChunks = 2;
 // 2-thread products were ~1% faster than with G = 1 (A/B harness, same process).
 constexpr int64_t G = 4;
 
-// A grow-only 64-byte aligned scratch buffer, one per thread and role, so packing never
-// allocates (and never page-faults) after the first large product.
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  template <typename T>
-  T* get(int64_t count) {
-    size_t bytes = round_up(static_cast<int64_t>(count * sizeof(T)), 64);
-    if (bytes > cap) {
-      std::free(p);
-      p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
-      cap = bytes;
-    }
-    return static_cast<T*>(p);
-  }
-};
+// One scratch buffer per thread and role (kernels/scratch.h), as an array of T.
+template <typename T>
+T* scratch(Scratch& s, int64_t count) {
+  return static_cast<T*>(s.bytes(static_cast<size_t>(count) * sizeof(T)));
+}
 thread_local Scratch t_pack_a, t_pack_b, t_pack_x;
 
 // Packs the mc x kc block of A at `a` into MR-tall micro-panels: dst[panel][p * MR + i].
@@ -240,8 +226,8 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
   // was 1.6-2.2% slower at 1536^3..2048^3 on 2 threads on the Intel machine (one process
   // per variant, alternating, 6 rounds twice; 1024^3 +0.3 / +1.7%).
   const int64_t slots = nt > 1 ? std::min<int64_t>(npc, 2) : 1;
-  T* bpack = t_pack_b.get<T>(slots * panels_max * kc_max * NR);
-  int* flags = t_flags.get<int>(slots * panels_max);
+  T* bpack = scratch<T>(t_pack_b, slots * panels_max * kc_max * NR);
+  int* flags = scratch<int>(t_flags, slots * panels_max);
 
   for (int64_t jc = 0; jc < n; jc += nc_blk) {
     const int64_t nc = std::min(nc_blk, n - jc);
@@ -290,7 +276,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       const int64_t jp0 = part * sp.per_split, jp1 = std::min(npanels, jp0 + sp.per_split);
       if (jp0 >= jp1 || mc <= 0) return;
       const int64_t pc = q * kc_max, kc = std::min(kc_max, k - pc);
-      T* apack = t_pack_a.get<T>(round_up(mc, MR) * kc_max);
+      T* apack = scratch<T>(t_pack_a, round_up(mc, MR) * kc_max);
       pack_a<T>(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc, MR, kr.pack_a);
       // Tasks start at different panel groups, so concurrent tasks pack different groups.
       const int64_t len = jp1 - jp0, rot = nt > 1 ? (ib % nt) * len / nt / G * G : 0;
@@ -334,7 +320,7 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
       }
       if (share_last) {
         const int64_t e0 = t * npanels / nt, e1 = (t + 1) * npanels / nt, me = m - m_main;
-        T* xpack = t_pack_x.get<T>(MR * kc_max);
+        T* xpack = scratch<T>(t_pack_x, MR * kc_max);
         pack_a<T>(xpack, a + m_main * rsa + pc * csa, rsa, csa, me, kc, MR, kr.pack_a);
         for (int64_t jp = e0; jp < e1; ++jp) {
           const int64_t j0 = jp * NR, ne = std::min(NR, nc - j0);
@@ -356,9 +342,9 @@ void gemm_packed(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T*
     // was 3-5% slower at 1024^3 and 2048^3 on the Intel machine; two threads went from
     // 0.92-0.94 / 0.87-0.93 of torch to 0.94-0.97 / 0.89-0.91 (within that machine's noise).
     if (nt > 1) {
-      int* done = t_done.get<int>(sp.tasks);  // KC steps finished, per task
+      int* done = scratch<int>(t_done, sp.tasks);  // KC steps finished, per task
       std::fill(done, done + sp.tasks, 0);
-      int* finished = t_steps.get<int>(npc);  // pairs finished, per KC step
+      int* finished = scratch<int>(t_steps, npc);  // pairs finished, per KC step
       std::fill(finished, finished + npc, 0);
       parallel::parallel_for(npc * sp.tasks, [&](int64_t i) {
         const int64_t q = i / sp.tasks, t = i % sp.tasks;
@@ -390,8 +376,8 @@ void gemm_streamed_cols(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, c
   const int64_t npc = ceil_div(k, kc_max);
   const int64_t npanels = ceil_div(n, NR), ngroups = ceil_div(npanels, G), tiles = ceil_div(m, MR);
   const int64_t pstride = kc_max * NR, gstride = G * pstride;
-  T* apack = t_pack_a.get<T>(tiles * MR * kc_max);
-  T* bbuf = t_pack_b.get<T>(2 * gstride);
+  T* apack = scratch<T>(t_pack_a, tiles * MR * kc_max);
+  T* bbuf = scratch<T>(t_pack_b, 2 * gstride);
   const bool whole_lines = line_rows<T>(csb, NR);
   // Rows [r0, r1) of group g's micro-panels at KC step pc (kc rows) into dst.
   auto pack_rows = [&](T* dst, int64_t g, int64_t pc, int64_t kc, int64_t r0, int64_t r1, int64_t ahead) {
@@ -528,7 +514,7 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
           // at least kSupPackMinTiles row tiles read the panel.
           if (csb != 1 || ne < NR || (!kr.sup_unaligned_b && !line_aligned(b, rsb)) ||
               (ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc))) {
-            T* buf = t_sup_b.get<T>(kc_max * NR);
+            T* buf = scratch<T>(t_sup_b, kc_max * NR);
             pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR, kr.pack_b);
             bp = buf;
             ldb = NR;
@@ -555,7 +541,7 @@ template <typename T>
 void gemm_dot(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, const T* b,
               int64_t rsb, int64_t csb, T* c, int64_t rsc, int64_t csc, const T* d, int64_t rsd, int64_t csd) {
   const int64_t kp = round_up(k, 16);
-  T* bt = t_pack_b.get<T>(n * kp);
+  T* bt = scratch<T>(t_pack_b, n * kp);
   for (int64_t j = 0; j < n; ++j) {
     T* col = bt + j * kp;
     for (int64_t p = 0; p < k; ++p) col[p] = b[p * rsb + j * csb];

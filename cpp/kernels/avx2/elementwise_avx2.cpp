@@ -12,11 +12,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <new>
 #include <vector>
 
 #include "core/interrupt.h"
@@ -25,6 +23,7 @@
 #include "kernels/avx2/transpose.h"
 #include "kernels/avx2/vmath.h"
 #include "kernels/prefetch.h"
+#include "kernels/scratch.h"
 
 namespace ember::kernels::avx2 {
 namespace {
@@ -505,28 +504,12 @@ void binary_run(T* o, const T* a, const T* b, int64_t n, bool nt) {
 // (0.84-1.10), 1024 x 1024 3.3-3.4 -> 0.60 (4.9-5.2). Staged 64 columns at a time (in L1)
 // it was 2x slower: the other operand and the output then advance 32 streams by 256 bytes.
 constexpr int64_t kStageCols = 1024;
-// The calling thread's staging buffer, 64-byte aligned, grown on demand. On the heap: a
-// thread_local array would take its bytes from every thread's static TLS (per template
-// instance), which failed pthread_create for threads with small stacks. A local struct,
-// not std::unique_ptr, whose destructor would be a weak symbol compiled for AVX2
-// (scripts/check_no_avx2.sh).
-struct StageBuffer {
-  char* p = nullptr;
-  size_t cap = 0;
-  ~StageBuffer() { std::free(p); }
-};
+// The calling thread's staging buffer (kernels/scratch.h). On the heap: a thread_local
+// array would take its bytes from every thread's static TLS (per template instance), which
+// failed pthread_create for threads with small stacks.
 char* stage_buffer(size_t bytes) {
-  thread_local StageBuffer buf;
-  if (buf.cap < bytes) {
-    std::free(buf.p);
-    buf.p = static_cast<char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-    if (!buf.p) {
-      buf.cap = 0;
-      throw std::bad_alloc();
-    }
-    buf.cap = bytes;
-  }
-  return buf.p;
+  thread_local Scratch buf;
+  return static_cast<char*>(buf.bytes(bytes));
 }
 template <typename T, BinaryOp Op>
 bool binary_transposed(const Loop& l) {
