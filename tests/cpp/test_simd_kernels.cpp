@@ -6,6 +6,8 @@
 // output show up too. Elementwise results must match bit for bit; GEMM and sums within a
 // rounding bound. Results must not depend on the thread count. Skipped without AVX2+FMA.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/parallel.h"
@@ -599,9 +602,8 @@ TEST(SimdKernels, ShortRowsOfALargeSpaceMatchTheReferenceOnAnyThreadCount) {
 
 // Sum over the inner (r, c) space of an (o, r, c) buffer with the given strides.
 template <typename T>
-std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vector<int64_t> oshape,
-                       std::vector<int64_t> ostr, std::vector<int64_t> ishape, std::vector<int64_t> istr,
-                       ReduceOp op = ReduceOp::Sum) {
+std::vector<T> run_sum_at(const KernelTable& t, const T* x, std::vector<int64_t> oshape, std::vector<int64_t> ostr,
+                          std::vector<int64_t> ishape, std::vector<int64_t> istr, ReduceOp op = ReduceOp::Sum) {
   int64_t no = 1;
   for (int64_t s : oshape) no *= s;
   std::vector<T> out(static_cast<size_t>(no) + 2, T(-7));
@@ -612,13 +614,19 @@ std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vecto
   outer.shape = oshape.data();
   outer.ptr[0] = reinterpret_cast<char*>(out.data());
   outer.strides[0] = out_str.data();
-  outer.ptr[1] = const_cast<char*>(reinterpret_cast<const char*>(x.data()));
+  outer.ptr[1] = const_cast<char*>(reinterpret_cast<const char*>(x));
   outer.strides[1] = ostr.data();
   inner.ndim = static_cast<int>(ishape.size());
   inner.shape = ishape.data();
   inner.strides[1] = istr.data();
   t.reduce(op, dtype_of<T>(), outer, inner);
   return out;
+}
+template <typename T>
+std::vector<T> run_sum(const KernelTable& t, const std::vector<T>& x, std::vector<int64_t> oshape,
+                       std::vector<int64_t> ostr, std::vector<int64_t> ishape, std::vector<int64_t> istr,
+                       ReduceOp op = ReduceOp::Sum) {
+  return run_sum_at<T>(t, x.data(), std::move(oshape), std::move(ostr), std::move(ishape), std::move(istr), op);
 }
 
 template <typename T>
@@ -656,7 +664,8 @@ TEST(SimdKernels, SumFloat32) { REQUIRE_SIMD(); check_sum<float>(); }
 template <typename T>
 void check_column_sums() {
   std::mt19937_64 rng(21);
-  const std::vector<std::pair<int64_t, int64_t>> shapes{{130, 37}, {65, 300}, {1000, 290}, {4096, 10}, {300, 1100}};
+  const std::vector<std::pair<int64_t, int64_t>> shapes{{130, 37}, {65, 300},  {1000, 290}, {4096, 10}, {300, 1100},
+                                                       {2000, 7}, {257, 29}, {100, 20},   {33, 32},   {40, 64}};
   for (auto [rows, cols] : shapes) {
     std::vector<T> x = random_vec<T>(rng, static_cast<size_t>(rows * cols));
     for (int threads : {1, 2}) {
@@ -667,6 +676,33 @@ void check_column_sums() {
     }
   }
 }
+// Column sums of a block whose last row ends where an inaccessible page begins, every width
+// of the narrow (masked) chunk and a few past it: a load of a whole group of 4 where the row
+// has fewer values left would fault here.
+template <typename T>
+void check_column_sums_at_page_end() {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::mt19937_64 rng(29);
+  for (int64_t cols = 1; cols <= 70; ++cols)
+    for (int64_t rows : {1, 3, 9}) {
+      const size_t bytes = static_cast<size_t>(rows * cols) * sizeof(T);
+      const size_t span = (bytes + page - 1) / page * page;
+      void* base = mmap(nullptr, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      ASSERT_NE(base, MAP_FAILED);
+      char* bytes_at = static_cast<char*>(base);
+      ASSERT_EQ(mprotect(bytes_at + span, page, PROT_NONE), 0);
+      T* x = reinterpret_cast<T*>(bytes_at + span - bytes);
+      const std::vector<T> v = random_vec<T>(rng, static_cast<size_t>(rows * cols));
+      std::memcpy(x, v.data(), bytes);
+      std::vector<T> got = run_sum_at<T>(*simd(), x, {cols}, {1}, {rows}, {cols});
+      std::vector<T> want = run_sum_at<T>(reference(), x, {cols}, {1}, {rows}, {cols});
+      expect_same_bits(got, want, "column sums at a page end " + std::to_string(rows) + "x" + std::to_string(cols));
+      munmap(base, span + page);
+    }
+}
+TEST(SimdKernels, ColumnSumsAtPageEndFloat32) { REQUIRE_SIMD(); check_column_sums_at_page_end<float>(); }
+TEST(SimdKernels, ColumnSumsAtPageEndFloat64) { REQUIRE_SIMD(); check_column_sums_at_page_end<double>(); }
+
 // Max and min over contiguous runs: the reference's bits, which are the first NaN when
 // there is one (payloads tell NaNs apart) and the first of equal zeros (+0 against -0, also
 // with the later zero in the same vector lane, where the vector max alone gives +0), on
