@@ -678,12 +678,13 @@ void check_column_sums() {
 }
 // Column sums of a block whose last row ends where an inaccessible page begins, every width
 // of the narrow (masked) chunk and a few past it: a load of a whole group of 4 where the row
-// has fewer values left would fault here.
+// has fewer values left would fault here. (One column is a contiguous run: the short-row
+// and whole-sum tests.)
 template <typename T>
 void check_column_sums_at_page_end() {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   std::mt19937_64 rng(29);
-  for (int64_t cols = 1; cols <= 70; ++cols)
+  for (int64_t cols = 2; cols <= 70; ++cols)
     for (int64_t rows : {1, 3, 9}) {
       const size_t bytes = static_cast<size_t>(rows * cols) * sizeof(T);
       const size_t span = (bytes + page - 1) / page * page;
@@ -700,6 +701,46 @@ void check_column_sums_at_page_end() {
       munmap(base, span + page);
     }
 }
+// Row sums of short rows (x.sum(1) with up to 16 values per row: the short-row path, and 17
+// past it), rows packed or ld apart (the first n columns of a wider matrix), a few rows and
+// enough for the pool: the same bits on 1 and 2 threads, near the reference (which sums in
+// another order), and no read past the last row when it ends at an inaccessible page.
+template <typename T>
+void check_short_row_sums() {
+  std::mt19937_64 rng(31);
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (int64_t n = 1; n <= 17; ++n)
+    for (int64_t rows : {1, 5, 20000})
+      for (int64_t ld : {n, n + 3}) {
+        const size_t count = static_cast<size_t>((rows - 1) * ld + n);
+        const size_t bytes = count * sizeof(T), span = (bytes + page - 1) / page * page;
+        void* base = mmap(nullptr, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ASSERT_NE(base, MAP_FAILED);
+        ASSERT_EQ(mprotect(static_cast<char*>(base) + span, page, PROT_NONE), 0);
+        T* x = reinterpret_cast<T*>(static_cast<char*>(base) + span - bytes);
+        const std::vector<T> v = random_vec<T>(rng, count);
+        std::memcpy(x, v.data(), bytes);
+        std::vector<T> got[2];
+        for (int threads : {1, 2}) {
+          ThreadCount tc(threads);
+          got[threads - 1] = run_sum_at<T>(*simd(), x, {rows}, {ld}, {n}, {1});
+        }
+        const std::string what = "row sums " + std::to_string(rows) + "x" + std::to_string(n) + " ld " + std::to_string(ld);
+        expect_same_bits(got[0], got[1], what + " (1 against 2 threads)");
+        const std::vector<T> want = run_sum_at<T>(reference(), x, {rows}, {ld}, {n}, {1});
+        for (size_t i = 0; i < want.size(); ++i) {
+          double mag = 0;  // sum of |x| over the row: the bound's scale
+          if (i < static_cast<size_t>(rows))
+            for (int64_t j = 0; j < n; ++j) mag += std::abs(static_cast<double>(x[i * ld + j]));
+          ASSERT_NEAR(got[0][i], want[i], tol * (1 + mag)) << what << " out " << i;
+        }
+        munmap(base, span + page);
+      }
+}
+TEST(SimdKernels, ShortRowSumsFloat32) { REQUIRE_SIMD(); check_short_row_sums<float>(); }
+TEST(SimdKernels, ShortRowSumsFloat64) { REQUIRE_SIMD(); check_short_row_sums<double>(); }
+
 TEST(SimdKernels, ColumnSumsAtPageEndFloat32) { REQUIRE_SIMD(); check_column_sums_at_page_end<float>(); }
 TEST(SimdKernels, ColumnSumsAtPageEndFloat64) { REQUIRE_SIMD(); check_column_sums_at_page_end<double>(); }
 

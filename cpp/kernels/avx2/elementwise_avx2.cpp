@@ -1333,10 +1333,63 @@ bool column_sum_loop(const Loop& outer, const Loop& inner, Cols cols) {
   return true;
 }
 
+// Sums of short contiguous rows (n <= kShortRow values), one row at a time with no loop
+// of its own: the row in masked loads (nothing past it is read), widened into four vectors
+// of 4 doubles, added as (a0 + a1) + (a2 + a3) and then lane pairs. Rows [r0, r1) of an
+// outer loop with input rows si bytes apart and outputs so bytes apart. Through the general
+// path (sum_contiguous per row) 4096 x 10 float32 took 37-44 us on 1 thread on the Zen 3
+// machine, torch 28-29.
+constexpr int64_t kShortRow = 16;
+template <typename T>
+void short_row_sums(const char* in, int64_t si, char* out, int64_t so, int64_t r0, int64_t r1, int64_t n) {
+  auto finish = [](__m256d a0, __m256d a1, __m256d a2, __m256d a3) [[gnu::always_inline]] {
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+    const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+  };
+  if constexpr (sizeof(T) == 4) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8)), idx);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* x = reinterpret_cast<const float*>(in + r * si);
+      const __m256 v0 = _mm256_maskload_ps(x, m0), v1 = _mm256_maskload_ps(x + 8, m1);
+      const double d = finish(_mm256_cvtps_pd(_mm256_castps256_ps128(v0)), _mm256_cvtps_pd(_mm256_extractf128_ps(v0, 1)),
+                              _mm256_cvtps_pd(_mm256_castps256_ps128(v1)), _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
+      st<T>(out + r * so, static_cast<T>(d));
+    }
+  } else {
+    const __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
+    __m256i m[4];
+    for (int q = 0; q < 4; ++q) m[q] = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - 4 * q), idx);
+    for (int64_t r = r0; r < r1; ++r) {
+      const double* x = reinterpret_cast<const double*>(in + r * si);
+      st<T>(out + r * so, static_cast<T>(finish(_mm256_maskload_pd(x, m[0]), _mm256_maskload_pd(x + 4, m[1]),
+                                                _mm256_maskload_pd(x + 8, m[2]), _mm256_maskload_pd(x + 12, m[3]))));
+    }
+  }
+}
+
 template <typename T>
 bool sum_typed(const Loop& outer, const Loop& inner) {
   int64_t n = 0;
   if (inner_contiguous(inner, n)) {
+    if (outer.ndim == 1 && n <= kShortRow) {
+      const int64_t rows = outer.shape[0];
+      const int64_t so = outer.strides[0][0] * static_cast<int64_t>(sizeof(T));
+      const int64_t si = outer.strides[1][0] * static_cast<int64_t>(sizeof(T));
+      if (rows * n >= kParallelElems && !parallel::in_parallel_region()) {
+        const int64_t per = kChunk / n;
+        parallel::parallel_for((rows + per - 1) / per, [&](int64_t b) {
+          short_row_sums<T>(outer.ptr[1], si, outer.ptr[0], so, b * per, std::min(rows, (b + 1) * per), n);
+          interrupt::poll(per * n);
+        });
+      } else {
+        short_row_sums<T>(outer.ptr[1], si, outer.ptr[0], so, 0, rows, n);
+        interrupt::poll(rows * n);
+      }
+      return true;
+    }
     // Many short rows (x.sum(1)): blocks of whole rows go to the pool, each row summed as
     // on one thread. 1000 x 1000 float32 on 2 threads: 0.13 -> 0.07 ms.
     if (outer.ndim == 1 && n < kParallelElems && outer.shape[0] * n >= kParallelElems &&
