@@ -14,7 +14,9 @@ Prints markdown tables (medians of rounds, and their ratios):
   - with --sections addmm (not in the default run): a linear layer's forward, addmm (the
     bias written into the output, the GEMM accumulating onto it) against mm followed by add;
   - with --sections math (not in the default run): exp, log, tanh, sigmoid, sin, cos, sqrt,
-    reciprocal and pow on 1e6 float32, ms per call.
+    reciprocal and pow on 1e6 float32, ms per call;
+  - with --sections reduce (not in the default run): x.sum(0) and x.sum(1) of 1000x1000,
+    4096x1024 and 4096x10 float32 and 1000x1000 float64, us per call.
 
 How it measures. The libraries take turns in one process: every section runs in a child
 process per thread count with numpy, PyTorch and ember loaded together, and each of its
@@ -219,8 +221,35 @@ def cases_math(np, mods, quick):
     return [Case(op, {lib: ops[op] for lib, ops in per_lib.items()}, lambda s: s * 1e3) for op in MATH_OPS]
 
 
+REDUCE_CASES = [((1000, 1000), "float32", 0), ((1000, 1000), "float32", 1), ((4096, 1024), "float32", 0),
+                ((4096, 1024), "float32", 1), ((4096, 10), "float32", 0), ((4096, 10), "float32", 1),
+                ((1000, 1000), "float64", 0), ((1000, 1000), "float64", 1)]
+
+
+def reduce_key(shape, dtype, dim):
+    return f"{shape[0]}x{shape[1]} {dtype} sum({dim})"
+
+
+def cases_reduce(np, mods, quick):
+    """Sums over one dim of a matrix (x.sum(0): column sums, as a bias's gradient; x.sum(1):
+    row sums), new output per call, us. numpy sums along the same axis."""
+    rng = np.random.default_rng(0)
+    cases = []
+    for shape, dtype, dim in REDUCE_CASES:
+        x = rng.standard_normal(shape).astype(dtype)
+        calls = {}
+        for lib, L in mods.items():
+            if lib == "numpy":
+                calls[lib] = lambda x=x, dim=dim: x.sum(dim)
+            else:
+                t = L.from_numpy(x)
+                calls[lib] = lambda t=t, dim=dim: t.sum(dim)
+        cases.append(Case(reduce_key(shape, dtype, dim), calls, lambda s: s * 1e6, batch=0.04))
+    return cases
+
+
 SECTIONS = {"gemm": cases_gemm, "elementwise": cases_elementwise, "mlp": cases_mlp, "addmm": cases_addmm,
-            "math": cases_math}
+            "math": cases_math, "reduce": cases_reduce}
 
 
 def load_fma_loop(tmpdir):
@@ -470,6 +499,19 @@ def main():
                 vt = ratio("math", threads, op, "ember", [(op, "torch")], invert=True)[0]
                 vn = ratio("math", threads, op, "ember", [(op, "numpy")], invert=True)[0]
                 print(f"| {op} | {threads} | {fmt(e, 3)} | {fmt(n_, 3)} | {fmt(t_, 3)} | {fmt(vt, 2)} | "
+                      f"{fmt(vn, 2)} |")
+        print()
+    if "reduce" in sections:
+        print("| sum over one dim, us (new output per call) | threads | ember | numpy | torch | torch / ember | "
+              "numpy / ember |")
+        print("|---|---|---|---|---|---|---|")
+        for shape, dtype, dim in REDUCE_CASES:
+            key = reduce_key(shape, dtype, dim)
+            for threads in (1, 2):
+                e, n_, t_ = (rate("reduce", threads, key, lib) for lib in LIBS)
+                vt = ratio("reduce", threads, key, "ember", [(key, "torch")], invert=True)[0]
+                vn = ratio("reduce", threads, key, "ember", [(key, "numpy")], invert=True)[0]
+                print(f"| {key} | {threads} | {fmt(e, 1)} | {fmt(n_, 1)} | {fmt(t_, 1)} | {fmt(vt, 2)} | "
                       f"{fmt(vn, 2)} |")
         print()
     if "mlp" in sections:
