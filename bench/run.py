@@ -14,7 +14,8 @@ Prints markdown tables (medians of rounds, and their ratios):
   - with --sections addmm (not in the default run): a linear layer's forward, addmm (the
     bias written into the output, the GEMM accumulating onto it) against mm followed by add;
   - with --sections math (not in the default run): exp, log, tanh, sigmoid, sin, cos, sqrt,
-    reciprocal and pow on 1e6 float32, ms per call;
+    reciprocal and pow on 1e6 float32, and exp, log, sigmoid and tanh on 1e6 float64, ms
+    per call;
   - with --sections reduce (not in the default run): x.sum(0) and x.sum(1) of 1000x1000,
     4096x1024 and 4096x10 float32 and 1000x1000 float64, us per call.
 
@@ -195,15 +196,18 @@ def cases_addmm(np, mods, quick):
 
 
 MATH_SIZE = 10**6
-MATH_OPS = ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "reciprocal", "pow 2", "pow 3", "pow 1.5"]
+MATH_OPS = ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "reciprocal", "pow 2", "pow 3", "pow 1.5",
+            "exp float64", "log float64", "sigmoid float64", "tanh float64"]
 
 
 def cases_math(np, mods, quick):
-    """The unary math functions and pow on 1e6 float32 (in L3), new output per call, ms.
-    log, sqrt, reciprocal and pow take positive inputs."""
+    """The unary math functions and pow on 1e6 float32 (in L3), and exp, log, sigmoid and
+    tanh on the same values as float64, new output per call, ms. log, sqrt, reciprocal and
+    pow take positive inputs."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(MATH_SIZE).astype(np.float32)
     xp = (np.abs(x) + 0.1).astype(np.float32)
+    x64, xp64 = x.astype(np.float64), xp.astype(np.float64)
     per_lib = {}
     for lib, L in mods.items():
         if lib == "numpy":
@@ -211,13 +215,16 @@ def cases_math(np, mods, quick):
                             "sigmoid": lambda: 1 / (1 + np.exp(-x)), "sin": lambda: np.sin(x),
                             "cos": lambda: np.cos(x), "sqrt": lambda: np.sqrt(xp),
                             "reciprocal": lambda: np.reciprocal(xp), "pow 2": lambda: xp**2,
-                            "pow 3": lambda: xp**3, "pow 1.5": lambda: xp**1.5}
+                            "pow 3": lambda: xp**3, "pow 1.5": lambda: xp**1.5,
+                            "exp float64": lambda: np.exp(x64), "log float64": lambda: np.log(xp64),
+                            "sigmoid float64": lambda: 1 / (1 + np.exp(-x64)), "tanh float64": lambda: np.tanh(x64)}
         else:
-            tx, tp = L.from_numpy(x), L.from_numpy(xp)
+            tx, tp, t64, tp64 = L.from_numpy(x), L.from_numpy(xp), L.from_numpy(x64), L.from_numpy(xp64)
             per_lib[lib] = {"exp": tx.exp, "log": tp.log, "tanh": tx.tanh, "sigmoid": tx.sigmoid, "sin": tx.sin,
                             "cos": tx.cos, "sqrt": tp.sqrt, "reciprocal": tp.reciprocal,
                             "pow 2": lambda tp=tp: tp.pow(2), "pow 3": lambda tp=tp: tp.pow(3),
-                            "pow 1.5": lambda tp=tp: tp.pow(1.5)}
+                            "pow 1.5": lambda tp=tp: tp.pow(1.5), "exp float64": t64.exp, "log float64": tp64.log,
+                            "sigmoid float64": t64.sigmoid, "tanh float64": t64.tanh}
     return [Case(op, {lib: ops[op] for lib, ops in per_lib.items()}, lambda s: s * 1e3) for op in MATH_OPS]
 
 
@@ -490,8 +497,8 @@ def main():
                 print(f"| {key} | {threads} | {fmt(e, 2)} | {fmt(n_, 2)} | {fmt(t_, 2)} | {fmt(vs, 2)} |")
         print()
     if "math" in sections:
-        print(f"| unary math float32, {MATH_SIZE:.0e} elements, ms (new output per call) | threads | ember | numpy | "
-              "torch | torch / ember | numpy / ember |")
+        print(f"| unary math, float32 unless named, {MATH_SIZE:.0e} elements, ms (new output per call) | threads | "
+              "ember | numpy | torch | torch / ember | numpy / ember |")
         print("|---|---|---|---|---|---|---|")
         for op in MATH_OPS:
             for threads in (1, 2):
