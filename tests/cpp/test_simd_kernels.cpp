@@ -244,10 +244,13 @@ bool is_vmath(UnaryOp op) {
          op == UnaryOp::Sin || op == UnaryOp::Cos;
 }
 
-// float64 ops computed by vmath.h (exp_pd_full, log_pd_full): within one ulp of the
-// reference's std::exp and std::log (two for sigmoid, whose division rounds once more); the
-// others match bit for bit.
-bool is_vmath_f64(UnaryOp op) { return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Log; }
+// float64 ops computed by vmath.h (exp_pd_full, log_pd_full, tanh_pd_full): within one ulp
+// of the reference's std::exp and std::log, two of its std::tanh (glibc's tanh is up to two
+// off the exact value, vmath's within one) and of its sigmoid (whose division rounds once
+// more); the others match bit for bit.
+bool is_vmath_f64(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Log || op == UnaryOp::Tanh;
+}
 
 // Ulps between two finite floats or doubles of any signs (0 for +0 against -0).
 int64_t ulps_apart(float a, float b) {
@@ -308,7 +311,7 @@ void check_unary_and_clamp() {
         const std::string what = "unary " + std::to_string(int(op)) + " n=" + std::to_string(n) + " " + L.name;
         if (std::is_same_v<T, float> && is_vmath(op)) expect_within_ulps(o1, o2, what, 2);
         else if (std::is_same_v<T, double> && is_vmath_f64(op))
-          expect_within_ulps(o1, o2, what, op == UnaryOp::Sigmoid ? 2 : 1);
+          expect_within_ulps(o1, o2, what, op == UnaryOp::Sigmoid || op == UnaryOp::Tanh ? 2 : 1);
         else expect_same_bits(o1, o2, what);
       }
       for (const Bounds& B : bounds) {
@@ -386,7 +389,8 @@ TEST(SimdKernels, UnaryMathMatchesReference) {
   }
 }
 
-// float64 exp (vmath::exp_pd_full), sigmoid and log (log_pd_full) over their domains:
+// float64 exp (vmath::exp_pd_full), sigmoid, log (log_pd_full) and tanh (tanh_pd_full) over
+// their domains:
 // random bit patterns (every binade, denormals, infinities, NaNs), values spread over the
 // range where exp is neither 1, 0 nor infinite and over the denormal results (log: every
 // binade, and [0.5, 2]), and the edges. exp and log against the exact value (long double
@@ -394,7 +398,8 @@ TEST(SimdKernels, UnaryMathMatchesReference) {
 // exp 1.0% of these inputs, 1.5% of values spread over [-700, 700]; log 0.3%. Left out,
 // exp_pd_full's 1 + r split gives 6.3% and log_pd_full's exact sums 2.3%: both fail here.)
 // Against the reference
-// (glibc's exp and log): one ulp; sigmoid, 1 / (1 + exp(-x)) in both, two.
+// (glibc's exp and log): one ulp; sigmoid, 1 / (1 + exp(-x)) in both, and tanh (glibc's
+// tanh is up to two ulps off; vmath's one ulp off on 0.8% of [-1, 1]), two.
 TEST(SimdKernels, Float64ExpSigmoidLogMatchReference) {
   REQUIRE_SIMD();
   std::mt19937_64 rng(27);
@@ -404,7 +409,7 @@ TEST(SimdKernels, Float64ExpSigmoidLogMatchReference) {
   const double log_edges[] = {0.0,     -0.0,    INFINITY, -INFINITY, NAN,          -1.0,        1.0,
                               2.0,     0.5,     4.9e-324, 1e-310,    2.2250738585072014e-308, 1.7976931348623157e308,
                               1.4142135623730951, 1.414213562373095, 1.0000000000000002, 0.9999999999999999};
-  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Log}) {
+  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Log, UnaryOp::Tanh}) {
     const int64_t n = 1 << 19;
     std::vector<double> x(n);
     // exp and sigmoid: the finite, non-trivial range and [-2, 2]; log: values spread
@@ -416,6 +421,8 @@ TEST(SimdKernels, Float64ExpSigmoidLogMatchReference) {
         std::memcpy(&x[i], &bits, 8);
       } else if (op == UnaryOp::Log) {
         x[i] = i % 3 == 1 ? std::exp(logu(rng)) : near1(rng);
+      } else if (op == UnaryOp::Tanh) {  // [-20, 20], and [0.25, 0.35] around the switch at 0.3
+        x[i] = i % 3 == 1 ? 10 * narrow(rng) : 0.3 + 0.025 * narrow(rng);
       } else {
         x[i] = i % 3 == 1 ? d(rng) : narrow(rng);
       }
@@ -429,11 +436,14 @@ TEST(SimdKernels, Float64ExpSigmoidLogMatchReference) {
     simd()->unary(op, DType::Float64, make_loop(L, {cp(got), cp(x)}));
     reference().unary(op, DType::Float64, make_loop(L, {cp(ref), cp(x)}));
     const std::string what =
-        op == UnaryOp::Exp ? "float64 exp" : op == UnaryOp::Log ? "float64 log" : "float64 sigmoid";
+        op == UnaryOp::Exp   ? "float64 exp"
+        : op == UnaryOp::Log ? "float64 log"
+        : op == UnaryOp::Tanh ? "float64 tanh"
+                              : "float64 sigmoid";
     if (op != UnaryOp::Sigmoid) {
       for (int64_t i = 0; i < n; ++i) {
         const long double v = x[i];
-        exact[i] = static_cast<double>(op == UnaryOp::Exp ? std::exp(v) : std::log(v));
+        exact[i] = static_cast<double>(op == UnaryOp::Exp ? std::exp(v) : op == UnaryOp::Log ? std::log(v) : std::tanh(v));
       }
       const int64_t differ = expect_within_ulps(got, exact, what + " against the exact value", 1);
       std::printf("%s: of %lld, %lld differ from the exact value by one ulp\n", what.c_str(),
@@ -441,7 +451,7 @@ TEST(SimdKernels, Float64ExpSigmoidLogMatchReference) {
       EXPECT_LE(differ, op == UnaryOp::Exp ? n / 25 : n / 100) << what;
     }
     const int64_t differ_ref =
-        expect_within_ulps(got, ref, what + " against the reference", op == UnaryOp::Sigmoid ? 2 : 1);
+        expect_within_ulps(got, ref, what + " against the reference", op == UnaryOp::Exp || op == UnaryOp::Log ? 1 : 2);
     std::printf("%s: of %lld, %lld differ from the reference\n", what.c_str(), static_cast<long long>(n),
                 static_cast<long long>(differ_ref));
   }

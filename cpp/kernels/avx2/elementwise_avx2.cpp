@@ -895,9 +895,10 @@ void logical_typed(const Loop& l) {
 // cos take vmath.h's functions, within one ulp of the exact value (and within two of the
 // reference's std:: calls: glibc's tanhf is two ulps off at times); their `one` runs the
 // same vector function on one lane, so a value's result does not depend on where it sits
-// in a run. float64 exp, sigmoid and log take vmath::exp_pd_full and log_pd_full (within
-// one ulp of glibc's exp and log, the reference's); the other float64 transcendentals have
-// no vector form here: `one` is the reference's own call.
+// in a run. float64 exp, sigmoid, log and tanh take vmath's exp_pd_full, log_pd_full and
+// tanh_pd_full (within one ulp of the exact value; glibc's, the reference's, are too, tanh
+// within two); float64 sin and cos have no vector form here: `one` is the reference's own
+// call.
 template <typename T, UnaryOp Op>
 struct UnOp {
   using V = Vec<T>;
@@ -905,7 +906,8 @@ struct UnOp {
   static constexpr bool kMath = Op == UnaryOp::Exp || Op == UnaryOp::Log || Op == UnaryOp::Tanh ||
                                 Op == UnaryOp::Sigmoid || Op == UnaryOp::Sin || Op == UnaryOp::Cos;
   static constexpr bool kVector =
-      !kMath || sizeof(T) == 4 || Op == UnaryOp::Exp || Op == UnaryOp::Sigmoid || Op == UnaryOp::Log;
+      !kMath || sizeof(T) == 4 || Op == UnaryOp::Exp || Op == UnaryOp::Sigmoid || Op == UnaryOp::Log ||
+      Op == UnaryOp::Tanh;
   [[gnu::always_inline]] static R vec(R v) {
     if constexpr (Op == UnaryOp::Neg) return V::xor_(v, V::sign());
     else if constexpr (Op == UnaryOp::Abs) return V::andnot(V::sign(), v);
@@ -919,6 +921,7 @@ struct UnOp {
     else if constexpr (Op == UnaryOp::Exp && sizeof(T) == 8) return vmath::exp_pd_full(v);
     else if constexpr (Op == UnaryOp::Sigmoid && sizeof(T) == 8) return vmath::sigmoid_pd(v);
     else if constexpr (Op == UnaryOp::Log && sizeof(T) == 8) return vmath::log_pd_full(v);
+    else if constexpr (Op == UnaryOp::Tanh && sizeof(T) == 8) return vmath::tanh_pd_full(v);
     else if constexpr (Op == UnaryOp::Exp) return vmath::exp_ps(v);
     else if constexpr (Op == UnaryOp::Log) return vmath::log_ps(v);
     else if constexpr (Op == UnaryOp::Tanh) return vmath::tanh_ps(v);

@@ -1,7 +1,7 @@
 // Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin, cos and pow
-// to a scalar or a tensor exponent of 8 float32 values at a time, and exp, sigmoid and log
-// of 4 float64 values (exp_pd_full and log_pd_full, below; float64's other functions call
-// the C library).
+// to a scalar or a tensor exponent of 8 float32 values at a time, and exp, sigmoid, log and
+// tanh of 4 float64 values (exp_pd_full, log_pd_full, tanh_pd_full, below; float64's sin
+// and cos call the C library).
 //
 // Each function widens its floats to double and evaluates there, 4 lanes at a time: a
 // range reduction with the constants split so that the products are exact, then a
@@ -168,8 +168,30 @@ template <bool Cos>
 
 [[gnu::always_inline]] inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
 
-// ---- float64, 4 lanes (float64 exp, sigmoid and log; the other float64 functions call
-// the C library)
+// ---- float64, 4 lanes (float64 exp, sigmoid, log and tanh; sin and cos call the C
+// library)
+
+// exp_pd_full's steps before the scaling: e^xc = 2^n (y + ylo), y the rounded sum and ylo
+// its error (tanh_pd_full takes both).
+struct ExpParts {
+  D n, y, ylo;
+};
+[[gnu::always_inline]] inline ExpParts exp_parts(D xc) {
+  const D n = _mm256_round_pd(_mm256_mul_pd(xc, dset(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const D rh = _mm256_fnmadd_pd(n, dset(kLn2Hi), xc);  // exact
+  const D r = _mm256_fnmadd_pd(n, dset(kLn2Lo), rh);
+  const D rl = _mm256_fnmadd_pd(n, dset(kLn2Lo), _mm256_sub_pd(rh, r));  // r + rl = rh - n kLn2Lo
+  constexpr double c[12] = {1.0 / 2,       1.0 / 6,        1.0 / 24,        1.0 / 120,
+                            1.0 / 720,     1.0 / 5040,     1.0 / 40320,     1.0 / 362880,
+                            1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
+  // e^(r + rl) = s + (e1 + rl + r^2 q(r)) with s = 1 + r rounded and e1 its error (exact,
+  // |r| < 1): one rounding of full size, at the end.
+  const D s1 = _mm256_add_pd(dset(1.0), r);
+  const D e1 = _mm256_add_pd(_mm256_sub_pd(dset(1.0), s1), r);
+  const D tail = _mm256_fmadd_pd(_mm256_mul_pd(r, r), poly(r, c), _mm256_add_pd(e1, rl));
+  const D y = _mm256_add_pd(s1, tail);
+  return {n, y, _mm256_add_pd(_mm256_sub_pd(s1, y), tail)};  // |s1| >= |tail|: ylo exact
+}
 
 // e^x to double precision. Clamped to [-746, 710] (beyond, e^x rounds to 0 or overflows;
 // NaN is put back at the end). x = n ln 2 + r with n = round(x log2 e), |r| <= ln 2 / 2:
@@ -182,21 +204,39 @@ template <bool Cos>
 // Within one ulp of e^x; tests/cpp: equal to glibc's exp on all but a few in 10^3 inputs.
 [[gnu::always_inline]] inline D exp_pd_full(D x) {
   const D xc = _mm256_min_pd(_mm256_max_pd(x, dset(-746.0)), dset(710.0));
-  const D n = _mm256_round_pd(_mm256_mul_pd(xc, dset(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const D rh = _mm256_fnmadd_pd(n, dset(kLn2Hi), xc);  // exact
-  const D r = _mm256_fnmadd_pd(n, dset(kLn2Lo), rh);
-  const D rl = _mm256_fnmadd_pd(n, dset(kLn2Lo), _mm256_sub_pd(rh, r));  // r + rl = rh - n kLn2Lo
-  constexpr double c[12] = {1.0 / 2,       1.0 / 6,        1.0 / 24,        1.0 / 120,
-                            1.0 / 720,     1.0 / 5040,     1.0 / 40320,     1.0 / 362880,
-                            1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800};
-  // e^(r + rl) = s + (e1 + rl + r^2 q(r)) with s = 1 + r rounded and e1 its error (exact,
-  // |r| < 1): one rounding of full size, at the end.
-  const D s1 = _mm256_add_pd(dset(1.0), r);
-  const D e1 = _mm256_add_pd(_mm256_sub_pd(dset(1.0), s1), r);
-  const D y = _mm256_add_pd(s1, _mm256_fmadd_pd(_mm256_mul_pd(r, r), poly(r, c), _mm256_add_pd(e1, rl)));
-  const D h = _mm256_round_pd(_mm256_mul_pd(n, dset(0.5)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  const D e = _mm256_mul_pd(_mm256_mul_pd(y, pow2(h)), pow2(_mm256_sub_pd(n, h)));
+  const ExpParts p = exp_parts(xc);
+  const D h = _mm256_round_pd(_mm256_mul_pd(p.n, dset(0.5)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const D e = _mm256_mul_pd(_mm256_mul_pd(p.y, pow2(h)), pow2(_mm256_sub_pd(p.n, h)));
   return _mm256_blendv_pd(e, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+}
+
+// tanh x to double precision, on |x| with the sign put back (-0 stays -0, NaN passes).
+// Below 0.3 its Taylor series, a + a^3 P(a^2) to a^25 (truncation below 1e-18 relative).
+// From 0.3, 1 - 2 / (E + 1) with E = e^(2a) as a pair of doubles (exp_parts) and every
+// step carried as a pair (E + 1, the quotient by a residual, 1 - q), so that the last add
+// is the one full rounding; clamped at 20, where tanh is 1 to double precision (from
+// 19.06 on).
+[[gnu::always_inline]] inline D tanh_pd_full(D x) {
+  const D sign = dset(-0.0);
+  const D a = _mm256_andnot_pd(sign, x);
+  const ExpParts p = exp_parts(_mm256_add_pd(_mm256_min_pd(a, dset(20.0)), _mm256_min_pd(a, dset(20.0))));
+  const D scale = pow2(p.n);  // n in [0, 58]
+  const D E = _mm256_mul_pd(p.y, scale), El = _mm256_mul_pd(p.ylo, scale);
+  const D one = dset(1.0), two = dset(2.0);
+  const D s = _mm256_add_pd(E, one);
+  const D se = _mm256_add_pd(_mm256_add_pd(_mm256_sub_pd(E, s), one), El);  // E + El + 1 - s
+  const D q = _mm256_div_pd(two, s);
+  const D ql = _mm256_div_pd(_mm256_fnmadd_pd(q, se, _mm256_fnmadd_pd(q, s, two)), s);  // 2 / (s + se) - q
+  const D th = _mm256_sub_pd(one, q);
+  const D big = _mm256_add_pd(th, _mm256_sub_pd(_mm256_sub_pd(_mm256_sub_pd(one, th), q), ql));
+  constexpr double c[12] = {-0.3333333333333333,     0.13333333333333333,    -0.05396825396825397,
+                            0.021869488536155203,    -0.008863235529902197,  0.003592128036572481,
+                            -0.0014558343870513183,  0.000590027440945586,   -0.00023912911424355248,
+                            9.691537956929451e-05,   -3.927832388331683e-05, 1.5918905069328964e-05};
+  const D z = _mm256_mul_pd(a, a);
+  const D small = _mm256_fmadd_pd(_mm256_mul_pd(a, z), poly(z, c), a);
+  const D t = _mm256_blendv_pd(big, small, _mm256_cmp_pd(a, dset(0.3), _CMP_LT_OQ));
+  return _mm256_blendv_pd(_mm256_or_pd(t, _mm256_and_pd(x, sign)), x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
 
 // log x to double precision, in fdlibm's arrangement (a fact carried over, the series is
