@@ -496,41 +496,28 @@ def main():
                 vs = ratio("addmm", threads, key, "ember", [(key, "torch")], invert=True)[0]
                 print(f"| {key} | {threads} | {fmt(e, 2)} | {fmt(n_, 2)} | {fmt(t_, 2)} | {fmt(vs, 2)} |")
         print()
-    if "math" in sections:
-        print(f"| unary math, float32 unless named, {MATH_SIZE:.0e} elements, ms (new output per call) | threads | "
-              "ember | numpy | torch | torch / ember | numpy / ember |")
+    def times_table(section, title, keys, digits, numpy_col="numpy"):
+        """Per-call times (medians) of ember, numpy and torch, and torch's and numpy's over
+        ember's, for each key on 1 and 2 threads."""
+        print(f"| {title} | threads | ember | {numpy_col} | torch | torch / ember | numpy / ember |")
         print("|---|---|---|---|---|---|---|")
-        for op in MATH_OPS:
+        for key in keys:
             for threads in (1, 2):
-                e, n_, t_ = (rate("math", threads, op, lib) for lib in LIBS)
-                vt = ratio("math", threads, op, "ember", [(op, "torch")], invert=True)[0]
-                vn = ratio("math", threads, op, "ember", [(op, "numpy")], invert=True)[0]
-                print(f"| {op} | {threads} | {fmt(e, 3)} | {fmt(n_, 3)} | {fmt(t_, 3)} | {fmt(vt, 2)} | "
-                      f"{fmt(vn, 2)} |")
+                e, n_, t_ = (rate(section, threads, key, lib) for lib in LIBS)
+                vt = ratio(section, threads, key, "ember", [(key, "torch")], invert=True)[0]
+                vn = ratio(section, threads, key, "ember", [(key, "numpy")], invert=True)[0]
+                print(f"| {key} | {threads} | {fmt(e, digits)} | {fmt(n_, digits)} | {fmt(t_, digits)} | "
+                      f"{fmt(vt, 2)} | {fmt(vn, 2)} |")
         print()
-    if "reduce" in sections:
-        print("| sum over one dim, us (new output per call) | threads | ember | numpy | torch | torch / ember | "
-              "numpy / ember |")
-        print("|---|---|---|---|---|---|---|")
-        for shape, dtype, dim in REDUCE_CASES:
-            key = reduce_key(shape, dtype, dim)
-            for threads in (1, 2):
-                e, n_, t_ = (rate("reduce", threads, key, lib) for lib in LIBS)
-                vt = ratio("reduce", threads, key, "ember", [(key, "torch")], invert=True)[0]
-                vn = ratio("reduce", threads, key, "ember", [(key, "numpy")], invert=True)[0]
-                print(f"| {key} | {threads} | {fmt(e, 1)} | {fmt(n_, 1)} | {fmt(t_, 1)} | {fmt(vt, 2)} | "
-                      f"{fmt(vn, 2)} |")
-        print()
-    if "mlp" in sections:
-        print("| training step n=4096, 256->1024->10, ms | threads | ember | numpy (hand gradients) | torch | "
-              "torch / ember | numpy / ember |")
-        print("|---|---|---|---|---|---|---|")
-        for threads in (1, 2):
-            e, n_, t_ = (rate("mlp", threads, "step", lib) for lib in LIBS)
-            vt = ratio("mlp", threads, "step", "ember", [("step", "torch")], invert=True)[0]
-            vn = ratio("mlp", threads, "step", "ember", [("step", "numpy")], invert=True)[0]
-            print(f"| step | {threads} | {fmt(e)} | {fmt(n_)} | {fmt(t_)} | {fmt(vt, 2)} | {fmt(vn, 2)} |")
 
+    if "math" in sections:
+        times_table("math", f"unary math, float32 unless named, {MATH_SIZE:.0e} elements, ms (new output per call)",
+                    MATH_OPS, 3)
+    if "reduce" in sections:
+        times_table("reduce", "sum over one dim, us (new output per call)",
+                    [reduce_key(*case) for case in REDUCE_CASES], 1)
+    if "mlp" in sections:
+        times_table("mlp", "training step n=4096, 256->1024->10, ms", ["step"], 1, "numpy (hand gradients)")
 
 if __name__ == "__main__":
     main()

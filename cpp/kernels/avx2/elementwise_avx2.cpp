@@ -1244,13 +1244,32 @@ bool inner_contiguous(const Loop& inner, int64_t& n) {
   return true;
 }
 
+// 4 values from p widened to doubles (the sums over one dim add in double); the masked form
+// reads only the lanes of m (mask4), so nothing past a row's end is touched.
+[[gnu::always_inline]] inline __m256d widen4(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+[[gnu::always_inline]] inline __m256d widen4(const double* p) { return _mm256_loadu_pd(p); }
+template <typename T>
+[[gnu::always_inline]] inline __m256d widen4_masked(const T* p, __m256i m) {
+  if constexpr (sizeof(T) == 4) return _mm256_cvtps_pd(_mm_maskload_ps(p, _mm256_castsi256_si128(m)));
+  else return _mm256_maskload_pd(p, m);
+}
+// The first min(avail, 4) lanes of 4 (none for avail <= 0): float32's in the low 128 bits
+// (32-bit lanes), float64's in all 256 (64-bit lanes).
+template <typename T>
+[[gnu::always_inline]] inline __m256i mask4(int64_t avail) {
+  const int64_t n = std::clamp<int64_t>(avail, 0, 4);
+  if constexpr (sizeof(T) == 4)
+    return _mm256_castsi128_si256(_mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(n)), _mm_setr_epi32(0, 1, 2, 3)));
+  else return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
 // Column sums of a (rows x nc) block with contiguous columns at row stride rs, nc <= kColTask:
 // out[j] = sum over rows in row order, in double. Blocks of kColRows rows are swept in
 // register chunks of 32 columns (8 vectors of 4 doubles); the last chunk, narrower, in as
 // many vectors as it needs, the last one loaded under a mask (its lanes past nc read
-// nothing and add 0). It was a scalar loop: 4096 x 10 took 12-18 us, now 3.9-4.7.
-// The rows of a block are read side by side, so a block must not hold more rows than L1 has ways: rows a
-// multiple of 4 KiB apart fall in the same L1 set. Blocks of 64 rows of a 4096 x 1024
+// nothing and add 0). It was a scalar loop: 4096 x 10 took 12-18 us, now 3.9-4.7. The
+// rows of a block are read side by side, so a block must not hold more rows than L1 has
+// ways: rows a multiple of 4 KiB apart fall in the same L1 set. Blocks of 64 rows of a 4096 x 1024
 // float32 input (4 KiB rows) thrashed one set and read from L2 on every access: sum(0) took
 // 3.0-3.3 ms on 1 thread on the Zen 3 machine (numpy 0.9-1.0 ms); 8-row blocks 0.79-0.85 ms
 // (C++ harness, median of 60 calls). A task of 512 columns reads 2 KiB of each such row, not
@@ -1264,23 +1283,6 @@ constexpr int64_t kColTask = 512, kColRows = 8;
 template <typename T>
 void column_sums(const T* in, int64_t rows, int64_t rs, int64_t nc, T* out) {
   alignas(32) double acc[kColTask] = {};
-  // 4 values of a row, widened; the masked form reads only the lanes of m.
-  auto load4 = [](const T* p) [[gnu::always_inline]] {
-    if constexpr (sizeof(T) == 4) return _mm256_cvtps_pd(_mm_loadu_ps(p));
-    else return _mm256_loadu_pd(p);
-  };
-  auto load4_masked = [](const T* p, __m256i m) [[gnu::always_inline]] {
-    if constexpr (sizeof(T) == 4) return _mm256_cvtps_pd(_mm_maskload_ps(p, _mm256_castsi256_si128(m)));
-    else return _mm256_maskload_pd(p, m);
-  };
-  // The first min(avail, 4) lanes of 4: float32's in the low 128 bits (32-bit lanes),
-  // float64's in all 256 (64-bit lanes).
-  auto mask4 = [](int64_t avail) {
-    const int64_t n = std::clamp<int64_t>(avail, 0, 4);
-    if constexpr (sizeof(T) == 4)
-      return _mm256_castsi128_si256(_mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(n)), _mm_setr_epi32(0, 1, 2, 3)));
-    else return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
-  };
   // At most one chunk of columns: no line is read by two chunks, so all rows make one block
   // and the accumulators stay in registers (a store and reload every 8 rows lengthened the
   // chain of adds: 4096 x 10 8.6 against 4.6 us).
@@ -1294,16 +1296,16 @@ void column_sums(const T* in, int64_t rows, int64_t rs, int64_t nc, T* out) {
       if (w == 32) {
         for (int64_t r = r0; r < r1; ++r) {
           const T* x = in + r * rs + j;
-          for (int q = 0; q < 8; ++q) a[q] = _mm256_add_pd(a[q], load4(x + 4 * q));
+          for (int q = 0; q < 8; ++q) a[q] = _mm256_add_pd(a[q], widen4(x + 4 * q));
         }
       } else {  // ng groups of 4 columns, the last one masked; no branch per row
         auto narrow = [&](auto ng_c) [[gnu::always_inline]] {
           constexpr int NG = decltype(ng_c)::value;
-          const __m256i mlast = mask4(w - 4 * (NG - 1));
+          const __m256i mlast = mask4<T>(w - 4 * (NG - 1));
           for (int64_t r = r0; r < r1; ++r) {
             const T* x = in + r * rs + j;
-            for (int q = 0; q < NG - 1; ++q) a[q] = _mm256_add_pd(a[q], load4(x + 4 * q));
-            a[NG - 1] = _mm256_add_pd(a[NG - 1], load4_masked(x + 4 * (NG - 1), mlast));
+            for (int q = 0; q < NG - 1; ++q) a[q] = _mm256_add_pd(a[q], widen4(x + 4 * q));
+            a[NG - 1] = _mm256_add_pd(a[NG - 1], widen4_masked<T>(x + 4 * (NG - 1), mlast));
           }
         };
         switch ((w + 3) / 4) {
@@ -1343,39 +1345,22 @@ bool column_sum_loop(const Loop& outer, const Loop& inner, Cols cols) {
 }
 
 // Sums of short contiguous rows (n <= kShortRow values), one row at a time with no loop
-// of its own: the row in masked loads (nothing past it is read), widened into four vectors
-// of 4 doubles, added as (a0 + a1) + (a2 + a3) and then lane pairs. Rows [r0, r1) of an
+// of its own: the row in four masked loads of 4 (nothing past it is read), widened into
+// four vectors of 4 doubles, added as (a0 + a1) + (a2 + a3) and then lane pairs. Rows [r0, r1) of an
 // outer loop with input rows si bytes apart and outputs so bytes apart. Through the general
 // path (sum_contiguous per row) 4096 x 10 float32 took 37-44 us on 1 thread on the Zen 3
 // machine, torch 28-29.
 constexpr int64_t kShortRow = 16;
 template <typename T>
 void short_row_sums(const char* in, int64_t si, char* out, int64_t so, int64_t r0, int64_t r1, int64_t n) {
-  auto finish = [](__m256d a0, __m256d a1, __m256d a2, __m256d a3) [[gnu::always_inline]] {
-    const __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+  __m256i m[4];
+  for (int q = 0; q < 4; ++q) m[q] = mask4<T>(n - 4 * q);
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* x = reinterpret_cast<const T*>(in + r * si);
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(widen4_masked(x, m[0]), widen4_masked(x + 4, m[1])),
+                                    _mm256_add_pd(widen4_masked(x + 8, m[2]), widen4_masked(x + 12, m[3])));
     const __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-  };
-  if constexpr (sizeof(T) == 4) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
-    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - 8)), idx);
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* x = reinterpret_cast<const float*>(in + r * si);
-      const __m256 v0 = _mm256_maskload_ps(x, m0), v1 = _mm256_maskload_ps(x + 8, m1);
-      const double d = finish(_mm256_cvtps_pd(_mm256_castps256_ps128(v0)), _mm256_cvtps_pd(_mm256_extractf128_ps(v0, 1)),
-                              _mm256_cvtps_pd(_mm256_castps256_ps128(v1)), _mm256_cvtps_pd(_mm256_extractf128_ps(v1, 1)));
-      st<T>(out + r * so, static_cast<T>(d));
-    }
-  } else {
-    const __m256i idx = _mm256_setr_epi64x(0, 1, 2, 3);
-    __m256i m[4];
-    for (int q = 0; q < 4; ++q) m[q] = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n - 4 * q), idx);
-    for (int64_t r = r0; r < r1; ++r) {
-      const double* x = reinterpret_cast<const double*>(in + r * si);
-      st<T>(out + r * so, static_cast<T>(finish(_mm256_maskload_pd(x, m[0]), _mm256_maskload_pd(x + 4, m[1]),
-                                                _mm256_maskload_pd(x + 8, m[2]), _mm256_maskload_pd(x + 12, m[3]))));
-    }
+    st<T>(out + r * so, static_cast<T>(_mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)))));
   }
 }
 

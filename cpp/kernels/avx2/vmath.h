@@ -167,6 +167,7 @@ template <bool Cos>
 }
 
 [[gnu::always_inline]] inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
+[[gnu::always_inline]] inline D isnan_pd(D x) { return _mm256_cmp_pd(x, x, _CMP_UNORD_Q); }
 
 // ---- float64, 4 lanes (float64 exp, sigmoid, log and tanh; sin and cos call the C
 // library)
@@ -207,7 +208,7 @@ struct ExpParts {
   const ExpParts p = exp_parts(xc);
   const D h = _mm256_round_pd(_mm256_mul_pd(p.n, dset(0.5)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
   const D e = _mm256_mul_pd(_mm256_mul_pd(p.y, pow2(h)), pow2(_mm256_sub_pd(p.n, h)));
-  return _mm256_blendv_pd(e, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+  return _mm256_blendv_pd(e, x, isnan_pd(x));
 }
 
 // tanh x to double precision, on |x| with the sign put back (-0 stays -0, NaN passes).
@@ -219,7 +220,8 @@ struct ExpParts {
 [[gnu::always_inline]] inline D tanh_pd_full(D x) {
   const D sign = dset(-0.0);
   const D a = _mm256_andnot_pd(sign, x);
-  const ExpParts p = exp_parts(_mm256_add_pd(_mm256_min_pd(a, dset(20.0)), _mm256_min_pd(a, dset(20.0))));
+  const D ac = _mm256_min_pd(a, dset(20.0));
+  const ExpParts p = exp_parts(_mm256_add_pd(ac, ac));
   const D scale = pow2(p.n);  // n in [0, 58]
   const D E = _mm256_mul_pd(p.y, scale), El = _mm256_mul_pd(p.ylo, scale);
   const D one = dset(1.0), two = dset(2.0);
@@ -236,7 +238,7 @@ struct ExpParts {
   const D z = _mm256_mul_pd(a, a);
   const D small = _mm256_fmadd_pd(_mm256_mul_pd(a, z), poly(z, c), a);
   const D t = _mm256_blendv_pd(big, small, _mm256_cmp_pd(a, dset(0.3), _CMP_LT_OQ));
-  return _mm256_blendv_pd(_mm256_or_pd(t, _mm256_and_pd(x, sign)), x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+  return _mm256_blendv_pd(_mm256_or_pd(t, _mm256_and_pd(x, sign)), x, isnan_pd(x));
 }
 
 // log x to double precision, in fdlibm's arrangement (a fact carried over, the series is
@@ -281,7 +283,7 @@ struct ExpParts {
   // Special values: x = 0 -> -inf; x < 0 (and -inf) -> NaN; +inf and NaN -> x.
   r = _mm256_blendv_pd(r, dset(-INFINITY), _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ));
   r = _mm256_blendv_pd(r, dset(NAN), _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ));
-  const D pass = _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(x, dset(INFINITY), _CMP_EQ_OQ));
+  const D pass = _mm256_or_pd(isnan_pd(x), _mm256_cmp_pd(x, dset(INFINITY), _CMP_EQ_OQ));
   return _mm256_blendv_pd(r, x, pass);
 }
 
