@@ -14,8 +14,8 @@ Prints markdown tables (medians of rounds, and their ratios):
   - with --sections addmm (not in the default run): a linear layer's forward, addmm (the
     bias written into the output, the GEMM accumulating onto it) against mm followed by add;
   - with --sections math (not in the default run): exp, log, tanh, sigmoid, sin, cos, sqrt,
-    reciprocal and pow on 1e6 float32, and exp, log, sigmoid and tanh on 1e6 float64, ms
-    per call;
+    reciprocal and pow on 1e6 float32, and exp, log, sigmoid, tanh, sin and cos on 1e6
+    float64, ms per call;
   - with --sections reduce (not in the default run): x.sum(0) and x.sum(1) of 1000x1000,
     4096x1024 and 4096x10 float32 and 1000x1000 float64, us per call.
 
@@ -197,12 +197,12 @@ def cases_addmm(np, mods, quick):
 
 MATH_SIZE = 10**6
 MATH_OPS = ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "reciprocal", "pow 2", "pow 3", "pow 1.5",
-            "exp float64", "log float64", "sigmoid float64", "tanh float64"]
+            "exp float64", "log float64", "sigmoid float64", "tanh float64", "sin float64", "cos float64"]
 
 
 def cases_math(np, mods, quick):
-    """The unary math functions and pow on 1e6 float32 (in L3), and exp, log, sigmoid and
-    tanh on the same values as float64, new output per call, ms. log, sqrt, reciprocal and
+    """The unary math functions and pow on 1e6 float32 (in L3), and exp, log, sigmoid, tanh,
+    sin and cos on the same values as float64, new output per call, ms. log, sqrt, reciprocal and
     pow take positive inputs."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(MATH_SIZE).astype(np.float32)
@@ -217,14 +217,16 @@ def cases_math(np, mods, quick):
                             "reciprocal": lambda: np.reciprocal(xp), "pow 2": lambda: xp**2,
                             "pow 3": lambda: xp**3, "pow 1.5": lambda: xp**1.5,
                             "exp float64": lambda: np.exp(x64), "log float64": lambda: np.log(xp64),
-                            "sigmoid float64": lambda: 1 / (1 + np.exp(-x64)), "tanh float64": lambda: np.tanh(x64)}
+                            "sigmoid float64": lambda: 1 / (1 + np.exp(-x64)), "tanh float64": lambda: np.tanh(x64),
+                            "sin float64": lambda: np.sin(x64), "cos float64": lambda: np.cos(x64)}
         else:
             tx, tp, t64, tp64 = L.from_numpy(x), L.from_numpy(xp), L.from_numpy(x64), L.from_numpy(xp64)
             per_lib[lib] = {"exp": tx.exp, "log": tp.log, "tanh": tx.tanh, "sigmoid": tx.sigmoid, "sin": tx.sin,
                             "cos": tx.cos, "sqrt": tp.sqrt, "reciprocal": tp.reciprocal,
                             "pow 2": lambda tp=tp: tp.pow(2), "pow 3": lambda tp=tp: tp.pow(3),
                             "pow 1.5": lambda tp=tp: tp.pow(1.5), "exp float64": t64.exp, "log float64": tp64.log,
-                            "sigmoid float64": t64.sigmoid, "tanh float64": t64.tanh}
+                            "sigmoid float64": t64.sigmoid, "tanh float64": t64.tanh, "sin float64": t64.sin,
+                            "cos float64": t64.cos}
     return [Case(op, {lib: ops[op] for lib, ops in per_lib.items()}, lambda s: s * 1e3) for op in MATH_OPS]
 
 

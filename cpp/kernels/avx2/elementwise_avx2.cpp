@@ -895,19 +895,15 @@ void logical_typed(const Loop& l) {
 // cos take vmath.h's functions, within one ulp of the exact value (and within two of the
 // reference's std:: calls: glibc's tanhf is two ulps off at times); their `one` runs the
 // same vector function on one lane, so a value's result does not depend on where it sits
-// in a run. float64 exp, sigmoid, log and tanh take vmath's exp_pd_full, log_pd_full and
-// tanh_pd_full (within one ulp of the exact value; glibc's, the reference's, are too, tanh
-// within two); float64 sin and cos have no vector form here: `one` is the reference's own
-// call.
+// in a run. float64 exp, sigmoid, log, tanh, sin and cos take vmath's exp_pd_full,
+// log_pd_full, tanh_pd_full and sincos_pd_full (within one ulp of the exact value; glibc's,
+// the reference's, are too, tanh within two).
 template <typename T, UnaryOp Op>
 struct UnOp {
   using V = Vec<T>;
   using R = typename V::R;
   static constexpr bool kMath = Op == UnaryOp::Exp || Op == UnaryOp::Log || Op == UnaryOp::Tanh ||
                                 Op == UnaryOp::Sigmoid || Op == UnaryOp::Sin || Op == UnaryOp::Cos;
-  static constexpr bool kVector =
-      !kMath || sizeof(T) == 4 || Op == UnaryOp::Exp || Op == UnaryOp::Sigmoid || Op == UnaryOp::Log ||
-      Op == UnaryOp::Tanh;
   [[gnu::always_inline]] static R vec(R v) {
     if constexpr (Op == UnaryOp::Neg) return V::xor_(v, V::sign());
     else if constexpr (Op == UnaryOp::Abs) return V::andnot(V::sign(), v);
@@ -922,6 +918,8 @@ struct UnOp {
     else if constexpr (Op == UnaryOp::Sigmoid && sizeof(T) == 8) return vmath::sigmoid_pd(v);
     else if constexpr (Op == UnaryOp::Log && sizeof(T) == 8) return vmath::log_pd_full(v);
     else if constexpr (Op == UnaryOp::Tanh && sizeof(T) == 8) return vmath::tanh_pd_full(v);
+    else if constexpr (Op == UnaryOp::Sin && sizeof(T) == 8) return vmath::sincos_pd_full<false>(v);
+    else if constexpr (Op == UnaryOp::Cos && sizeof(T) == 8) return vmath::sincos_pd_full<true>(v);
     else if constexpr (Op == UnaryOp::Exp) return vmath::exp_ps(v);
     else if constexpr (Op == UnaryOp::Log) return vmath::log_ps(v);
     else if constexpr (Op == UnaryOp::Tanh) return vmath::tanh_ps(v);
@@ -940,14 +938,8 @@ struct UnOp {
     else if constexpr (Op == UnaryOp::Sqrt) return std::sqrt(v);
     else if constexpr (Op == UnaryOp::Reciprocal) return T(1) / v;
     else if constexpr (Op == UnaryOp::Sign) return T((v > 0) - (v < 0));
-    else if constexpr (kVector && sizeof(T) == 8) return _mm256_cvtsd_f64(vec(_mm256_set1_pd(v)));
-    else if constexpr (kVector) return _mm256_cvtss_f32(vec(_mm256_set1_ps(v)));
-    else if constexpr (Op == UnaryOp::Exp) return std::exp(v);
-    else if constexpr (Op == UnaryOp::Log) return std::log(v);
-    else if constexpr (Op == UnaryOp::Tanh) return std::tanh(v);
-    else if constexpr (Op == UnaryOp::Sigmoid) return T(1) / (T(1) + std::exp(-v));
-    else if constexpr (Op == UnaryOp::Sin) return std::sin(v);
-    else return std::cos(v);
+    else if constexpr (sizeof(T) == 8) return _mm256_cvtsd_f64(vec(_mm256_set1_pd(v)));
+    else return _mm256_cvtss_f32(vec(_mm256_set1_ps(v)));
   }
 };
 
@@ -955,13 +947,9 @@ struct UnOp {
 template <typename T, UnaryOp Op>
 void unary_run(T* o, const T* x, int64_t n, bool nt) {
   using F = UnOp<T, Op>;
-  if constexpr (F::kVector) {
-    map_run<T>(
-        o, n, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return F::vec(Vec<T>::load(x + i)); },
-        [&](int64_t i) EMBER_INLINE_LAMBDA { return F::one(x[i]); });
-  } else {
-    for (int64_t i = 0; i < n; ++i) o[i] = F::one(x[i]);
-  }
+  map_run<T>(
+      o, n, nt, [&](int64_t i) EMBER_INLINE_LAMBDA { return F::vec(Vec<T>::load(x + i)); },
+      [&](int64_t i) EMBER_INLINE_LAMBDA { return F::one(x[i]); });
 }
 
 template <typename T, UnaryOp Op>

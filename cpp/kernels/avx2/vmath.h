@@ -1,7 +1,7 @@
 // Vector math for the AVX2 elementwise kernels: exp, log, tanh, sigmoid, sin, cos and pow
-// to a scalar or a tensor exponent of 8 float32 values at a time, and exp, sigmoid, log and
-// tanh of 4 float64 values (exp_pd_full, log_pd_full, tanh_pd_full, below; float64's sin
-// and cos call the C library).
+// to a scalar or a tensor exponent of 8 float32 values at a time, and exp, sigmoid, log,
+// tanh, sin and cos of 4 float64 values (exp_pd_full, log_pd_full, tanh_pd_full,
+// sincos_pd_full, below).
 //
 // Each function widens its floats to double and evaluates there, 4 lanes at a time: a
 // range reduction with the constants split so that the products are exact, then a
@@ -169,8 +169,7 @@ template <bool Cos>
 [[gnu::always_inline]] inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
 [[gnu::always_inline]] inline D isnan_pd(D x) { return _mm256_cmp_pd(x, x, _CMP_UNORD_Q); }
 
-// ---- float64, 4 lanes (float64 exp, sigmoid, log and tanh; sin and cos call the C
-// library)
+// ---- float64, 4 lanes (float64 exp, sigmoid, log, tanh, sin and cos)
 
 // exp_pd_full's steps before the scaling: e^xc = 2^n (y + ylo), y the rounded sum and ylo
 // its error (tanh_pd_full takes both).
@@ -239,6 +238,76 @@ struct ExpParts {
   const D small = _mm256_fmadd_pd(_mm256_mul_pd(a, z), poly(z, c), a);
   const D t = _mm256_blendv_pd(big, small, _mm256_cmp_pd(a, dset(0.3), _CMP_LT_OQ));
   return _mm256_blendv_pd(_mm256_or_pd(t, _mm256_and_pd(x, sign)), x, isnan_pd(x));
+}
+
+// pi / 2 = kPio2D[0] + kPio2D[1] + kPio2D[2] + kPio2D[3] to ~2^-157: the first three with
+// 33 significant bits each (kPio2D[0] and [1] equal kPio2[0] and [1]), so their products
+// with an integer |j| < 2^20 are exact.
+constexpr double kPio2D[4] = {1.5707963267341256, 6.077100506303966e-11, 2.0222662487111665e-21,
+                              8.4784276603689e-32};
+// Doubles of larger magnitude (|j| > 636620) go to the C library.
+constexpr double kTrigMaxD = 1e6;
+
+// a + b = s + e exactly (TwoSum: any magnitudes).
+[[gnu::always_inline]] inline void two_sum(D a, D b, D& s, D& e) {
+  s = _mm256_add_pd(a, b);
+  const D bb = _mm256_sub_pd(s, a);
+  e = _mm256_add_pd(_mm256_sub_pd(a, _mm256_sub_pd(s, bb)), _mm256_sub_pd(b, bb));
+}
+
+// sin (Cos = false) or cos of x to double precision. x = j pi/2 + y + yl, j = round(x 2/pi),
+// |y| <= pi/4: x - j kPio2D[0] is exact (j kPio2D[0] is, and the two are within a factor of
+// two), the next two parts come off with their rounding errors kept (TwoSum), so that y +
+// yl is x - j pi/2 to ~2^-100 relative even where x is close to a multiple of pi/2. Then,
+// with z = y^2 (and its error zl, exact by FMA), sin(y + yl) = y + (y^3 S(z) + yl (1 -
+// z/2)) and cos(y + yl) = w + (((1 - w) - z/2) - zl/2 + (z^2 C(z) - y yl)) with w = 1 -
+// z/2: S and C Taylor's series to y^17 and y^16 (truncation below 3e-18 relative), each
+// result's last add its one full rounding (fdlibm's arrangement, a fact carried over).
+// Picked and signed by the quadrant j mod 4; sin(-0) = -0; |x| > kTrigMaxD, infinities and
+// NaN take the C library's, lane by lane. Within one ulp of the exact value.
+template <bool Cos>
+[[gnu::always_inline]] inline D sincos_pd_full(D x) {
+  const D far = _mm256_cmp_pd(_mm256_andnot_pd(dset(-0.0), x), dset(kTrigMaxD), _CMP_NLE_UQ);
+  const D xs = _mm256_andnot_pd(far, x);  // far lanes computed at 0, then replaced
+  const D j = _mm256_round_pd(_mm256_mul_pd(xs, dset(kTwoOverPi)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const D r1 = _mm256_fnmadd_pd(j, dset(kPio2D[0]), xs);
+  D h1, l1, h2, l2;
+  two_sum(r1, _mm256_mul_pd(j, dset(-kPio2D[1])), h1, l1);
+  two_sum(h1, _mm256_mul_pd(j, dset(-kPio2D[2])), h2, l2);
+  const D t = _mm256_fnmadd_pd(j, dset(kPio2D[3]), _mm256_add_pd(l1, l2));
+  const D y = _mm256_add_pd(h2, t);
+  const D yl = _mm256_add_pd(_mm256_sub_pd(h2, y), t);
+  const D z = _mm256_mul_pd(y, y);
+  const D zl = _mm256_fmsub_pd(y, y, z);
+  const D hz = _mm256_mul_pd(z, dset(0.5));
+  constexpr double cs[8] = {-1.0 / 6,           1.0 / 120,          -1.0 / 5040,           1.0 / 362880,
+                            -1.0 / 39916800,    1.0 / 6227020800.0, -1.0 / 1307674368000.0, 1.0 / 355687428096000.0};
+  constexpr double cc[7] = {1.0 / 24,          -1.0 / 720,           1.0 / 40320,           -1.0 / 3628800,
+                            1.0 / 479001600.0, -1.0 / 87178291200.0, 1.0 / 20922789888000.0};
+  const D one = dset(1.0);
+  const D s = _mm256_add_pd(
+      y, _mm256_fmadd_pd(_mm256_mul_pd(z, y), poly(z, cs), _mm256_mul_pd(yl, _mm256_sub_pd(one, hz))));
+  const D w = _mm256_sub_pd(one, hz);
+  const D e = _mm256_fnmadd_pd(zl, dset(0.5), _mm256_sub_pd(_mm256_sub_pd(one, w), hz));
+  const D c = _mm256_add_pd(
+      w, _mm256_add_pd(e, _mm256_fmsub_pd(_mm256_mul_pd(z, z), poly(z, cc), _mm256_mul_pd(y, yl))));
+  // cos x = sin(x + pi/2): the quadrant one further.
+  __m256i q = to_int(j);
+  if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
+  const D odd =
+      _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1)));
+  D r = _mm256_blendv_pd(s, c, odd);
+  r = _mm256_xor_pd(r, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(2)), 62)));
+  if (!Cos) r = _mm256_blendv_pd(r, x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ));  // sin(-0) = -0
+  if (const int lanes = _mm256_movemask_pd(far)) {  // huge, infinite or NaN: the C library's, lane by lane
+    alignas(32) double v[4], out[4];
+    _mm256_store_pd(v, x);
+    _mm256_store_pd(out, r);
+    for (int i = 0; i < 4; ++i)
+      if (lanes >> i & 1) out[i] = Cos ? std::cos(v[i]) : std::sin(v[i]);
+    r = _mm256_load_pd(out);
+  }
+  return r;
 }
 
 // log x to double precision, in fdlibm's arrangement (a fact carried over, the series is
