@@ -501,19 +501,33 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
       const int64_t ib1 = std::min(i_end, ib0 + bs.mc);
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
+        // B's rows, read in place, would crowd into a few sets of L1 (rows_crowd_l1) while
+        // at least kSupPackMinTiles row tiles read each panel: pack them, G panels at a
+        // time, so that each row of B is read once per group, whole lines, instead of a
+        // line or two of it per panel (Zen 3, 1 thread, against packing each panel on its
+        // own, 24 rounds in one process: 128^3 +3%, 100 x 128 @ 128 x 128 +3%, 64 x 128 @
+        // 128 x 256 +5%; 2 threads +3%, +3%, +8%).
+        const bool crowd = csb == 1 && ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc);
+        T* gbuf = crowd ? scratch<T>(t_sup_b, G * kc_max * NR) : nullptr;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
           const T* bp = b + pc * rsb + j0 * csb;
           int64_t ldb = rsb;
-          // Pack this micro-panel when B is transposed, at the edge, or (unless the ISA's
-          // kernel reads them in place: Kernels::sup_unaligned_b) when its rows do not start
-          // on cache lines: every vector load would then take two lines (on the Intel
-          // machine, 256^3 with both operands 16 bytes off a line: 152 GFLOP/s read in
-          // place, 170 with the lines aligned; numpy's arrays are 16-byte aligned).
-          // And when its rows, read in place, would crowd into a few sets of L1 (below) while
-          // at least kSupPackMinTiles row tiles read the panel.
-          if (csb != 1 || ne < NR || (!kr.sup_unaligned_b && !line_aligned(b, rsb)) ||
-              (ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc))) {
+          if (crowd) {
+            const int64_t jg = jp0 + (jp - jp0) / G * G;
+            if (jp == jg) {
+              const int64_t jg1 = std::min(jp1, jg + G);
+              pack_b_group<T>(gbuf, b + pc * rsb + jg * NR, rsb, csb, 0, kc, kc, jg1 - jg, n - jg * NR, NR,
+                              kc_max * NR, kr.pack_b);
+            }
+            bp = gbuf + (jp - jg) * kc_max * NR;
+            ldb = NR;
+          } else if (csb != 1 || ne < NR || (!kr.sup_unaligned_b && !line_aligned(b, rsb))) {
+            // Pack this micro-panel when B is transposed, at the edge, or (unless the ISA's
+            // kernel reads them in place: Kernels::sup_unaligned_b) when its rows do not start
+            // on cache lines: every vector load would then take two lines (on the Intel
+            // machine, 256^3 with both operands 16 bytes off a line: 152 GFLOP/s read in
+            // place, 170 with the lines aligned; numpy's arrays are 16-byte aligned).
             T* buf = scratch<T>(t_sup_b, kc_max * NR);
             pack_b_panel<T>(buf, bp, rsb, csb, kc, ne, NR, kr.pack_b);
             bp = buf;
@@ -563,10 +577,26 @@ void gemm_dot(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
   else task(0);
 }
 
-// The unpacked path when a packed operand would be used only a few times.
-bool prefer_sup(const Blocking& bs, int64_t m, int64_t n, int64_t k) {
+// The unpacked path when a packed operand would be used only a few times. But on one
+// thread (and where the table asks for it: Kernels::stream_crowded_b), not when a
+// row-major B's rows crowd L1 (rows_crowd_l1: a row stride of 512 bytes, 1024, ...) and
+// the rows fit the streamed path: there B's packing is interleaved with the micro-kernel's
+// calls. On the Zen 3 machine (AVX2 float32, 1 thread, both operands from numpy, 24 rounds
+// in one process, median ratio of rates, against the unpacked path with its group packing):
+// 100 x 128 @ 128 x 128 +6%, 64 x 128 @ 128 x 256 +7%, 32 x 256 @ 256 x 256 +15%, 128^3
+// +1%, 200 x 100 @ 100 x 128 -2%. On two threads the
+// streamed path lost 12-15% at 128^3 and 100 x 128 @ 128 x 128 (one task per thread here,
+// the columns split there), so threads keep the unpacked path. Both paths split k in
+// steps of 256 (kSupKc, kStreamKc) and give every element the same FMAs in the same order:
+// the same bits either way (tests/cpp: ResultsDoNotDependOnThreadCount).
+template <typename T>
+bool prefer_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, int64_t rsb, int64_t csb, int nt) {
+  static_assert(kSupKc == kStreamKc);
+  const Blocking& bs = kr.bs;
   if (n <= bs.nr || m <= bs.mr || k <= kSupMaxShortK) return true;
-  return m * n * k <= bs.sup_mnk;
+  if (m * n * k > bs.sup_mnk) return false;
+  const bool crowded = csb == 1 && m >= kSupPackMinTiles * bs.mr && rows_crowd_l1<T>(rsb, std::min(k, kSupKc));
+  return !(kr.stream_crowded_b && nt == 1 && crowded && m <= bs.stream_rows);
 }
 
 // The interrupt handler may run Python code that multiplies matrices on this thread in
@@ -602,7 +632,7 @@ void gemm_any(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
     gemm_dot<T>(kr, m, n, k, a, rsa, b, rsb, csb, c, rsc, csc, d, rsd, csd);
     return;
   }
-  if (prefer_sup(kr.bs, m, n, k)) {
+  if (prefer_sup<T>(kr, m, n, k, rsb, csb, threads_for(m, n, k))) {
     // C^T = B^T A^T when that makes B row-major (A column-major, B not), or when both are
     // row-major either way and the transposed tile grid wastes less of the MR x NR tiles.
     const bool b_rows = csb == 1, bt_rows = rsa == 1;  // B, and B' = A^T, row-major

@@ -34,9 +34,11 @@
 //
 // Small and skinny products take the unpacked path ("sup", as BLIS calls it): A is read in
 // place through its strides, B too when it is row-major (else one KC x NR micro-panel at a
-// time is packed), so nothing of size m x k or k x n is copied. It wins when a packed
-// operand would be used only a few times: small m n k, n <= NR (A used once), m <= MR, or a
-// short k. Its k split is in steps of kSupKc.
+// time is packed; and G at a time, row by row, when B's rows would crowd a few L1 sets),
+// so nothing of size m x k or k x n is copied. It wins when a packed operand would be used
+// only a few times: small m n k, n <= NR (A used once), m <= MR, or a short k. Its k split
+// is in steps of kSupKc. (On one thread, a small product whose B rows crowd L1 takes the
+// streamed path instead, where the table asks for it: gemm.cpp's prefer_sup.)
 //
 // Products with few rows take the streamed path (m <= stream_rows: float32 264, so the
 // transposed MLP shape's 256 and 256^3). All m rows of A make one block (m x kStreamKc, in
@@ -211,6 +213,9 @@ struct Kernels {
   // The unpacked path reads a row-major B in place even when its rows do not start on
   // cache lines (false: it packs such B one micro-panel at a time).
   bool sup_unaligned_b = false;
+  // On one thread, products in the unpacked path's range whose row-major B has rows that
+  // crowd L1 take the streamed path instead (gemm.cpp's prefer_sup; measured on AVX2 only).
+  bool stream_crowded_b = false;
 };
 
 // C (m x n) = A (m x k) @ B (k x n) [+ D] (kernels.h's contract for D): the unpacked path or

@@ -1553,6 +1553,9 @@ TEST_P(SimdGemm, UnpackedPathPacksCrowdedRows) {
   for (int threads : {2, 3}) {
     ThreadCount tc(threads);
     check_sup_b_layouts<float>(128, 128, 128, rng);
+    // B's panels packed G at a time: two KC steps; on 3 threads a task's last group partial
+    check_sup_b_layouts<float>(30, 300, 256, rng);
+    check_sup_b_layouts<double>(40, 200, 128, rng);
   }
 }
 
@@ -1571,9 +1574,12 @@ TEST_P(SimdGemm, ResultsDoNotDependOnThreadCount) {
     int64_t m, n, k;
     bool at;
   };
+  // And B's rows crowding L1 (rows 512 bytes apart): streamed on one thread, unpacked with
+  // B packed G micro-panels at a time on more (128^3; k = 300, two KC steps; m = 30).
   const Shape shapes[] = {{1000, 10, 700, true},  {700, 300, 10, false},  {150, 140, 130, false},
                           {9, 2100, 2100, false}, {1500, 300, 10, false}, {256, 256, 256, false},
-                          {256, 100, 1000, true}, {256, 1000, 600, true}, {100, 330, 530, false}};
+                          {256, 100, 1000, true}, {256, 1000, 600, true}, {100, 330, 530, false},
+                          {128, 128, 128, false}, {30, 128, 300, false},  {100, 256, 128, false}};
   std::vector<std::vector<float>> more;
   const int64_t big = 3000017;
   std::vector<float> x = random_vec<float>(rng, big), y = random_vec<float>(rng, big);

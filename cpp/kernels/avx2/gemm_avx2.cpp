@@ -464,7 +464,7 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     if (small && gemm_small<float>(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate)) return;
     static const blis::Kernels<float> kr{blis::kBlockingF32, &ukr_6x2w<float>, &sukr_6x2w<float>, &pack_a_6<float>,
                                          &pack_b_cols<float, blis::kBlockingF32.nr>, &dot_kernel<float>,
-                                         kDotMaxBtBytes, kSupUnalignedB};
+                                         kDotMaxBtBytes, kSupUnalignedB, true};
     blis::gemm_f32(kr, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
     auto A = reinterpret_cast<const double*>(a), B = reinterpret_cast<const double*>(b);
