@@ -310,14 +310,19 @@ template <bool Cos>
   return r;
 }
 
-// log x to double precision, in fdlibm's arrangement (a fact carried over, the series is
-// Taylor's): x = 2^k (1 + f), 1 + f in [sqrt(1/2), sqrt(2)) (f exact), s = f / (2 + f),
-// log(1 + f) = f - f^2/2 + s (f^2/2 + R), R = sum over j >= 1 of 2 s^(2j) / (2j + 1) to
-// j = 11 (truncation below 1e-19 relative), and k ln 2 in two parts (kLn2Hi k exact): k
+// log x to double precision, in fdlibm's arrangement (a fact carried over): x = 2^k (1 +
+// f), 1 + f in [sqrt(1/2), sqrt(2)) (f exact), s = f / (2 + f), log(1 + f) = f - f^2/2 + s
+// (f^2/2 + R), R = sum over j >= 1 of 2 z^j / (2j + 1) with z = s^2 <= 0.0295, taken as z
+// P(z), P of degree 7 fitted to R / z over [0, 0.0295] (kLogR: a Chebyshev fit made with
+// mpmath's chebyfit; s R off by below 2e-19, as far as the series to j = 11 that it
+// replaces, with three multiply-adds fewer), and k ln 2 in two parts (kLn2Hi k exact): k
 // kLn2Hi + f - f^2/2 summed exactly as pairs of doubles, their errors and the small terms
 // added last. Denormals are scaled by 2^54 first. log(0) = -inf, log(x <
 // 0) = NaN, log(inf) = inf, NaN passes through. Within one ulp of log x; tests/cpp: equal to
 // glibc's log on all but a few in 10^3 inputs.
+constexpr double kLogR[8] = {0.6666666666666666,  0.4000000000000088,  0.2857142857080323,
+                             0.2222222239180047,  0.18181795630884753, 0.15386240205813478,
+                             0.13268759668560612, 0.13086767009948175};
 [[gnu::always_inline]] inline D log_pd_full(D x) {
   const D tiny = _mm256_cmp_pd(x, dset(2.2250738585072014e-308), _CMP_LT_OQ);  // denormal (or <= 0)
   const D xs = _mm256_blendv_pd(x, _mm256_mul_pd(x, dset(18014398509481984.0)), tiny);  // 2^54
@@ -335,9 +340,7 @@ template <bool Cos>
   const D hfsq = _mm256_mul_pd(_mm256_mul_pd(dset(0.5), f), f);
   const D s = _mm256_div_pd(f, _mm256_add_pd(f, dset(2.0)));
   const D z = _mm256_mul_pd(s, s);
-  constexpr double c[11] = {2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11, 2.0 / 13,
-                            2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23};
-  const D R = _mm256_mul_pd(z, poly(z, c));
+  const D R = _mm256_mul_pd(z, poly(z, kLogR));
   const D t = _mm256_fmadd_pd(s, _mm256_add_pd(hfsq, R), _mm256_mul_pd(k, dset(kLn2Lo)));
   // k ln2_hi + f - hfsq + t with the large parts summed exactly (their errors carried into
   // the small tail), so that the last add is the one rounding of full size.
