@@ -140,9 +140,15 @@ constexpr double kTwoOverPi = 0.6366197723675814;
 // Floats of larger magnitude (|j| > 2^17) go to the C library.
 constexpr float kTrigMax = 1e5f;
 
-// sin (Cos = false) or cos of x, |x| <= kTrigMax: x = j pi/2 + r, |r| <= pi/4; sin r and
-// cos r by their Taylor series to r^13 and r^14 (truncation < 3e-14), picked and signed by
-// the quadrant j mod 4.
+// sin (Cos = false) or cos of x, |x| <= kTrigMax: x = j pi/2 + r, |r| <= pi/4; sin r = r +
+// r^3 S(r^2) and cos r = C(r^2), S of degree 4 and C of degree 5 fitted over [0, (pi/4)^2]
+// (kSinFit, kCosFit: Chebyshev fits made with mpmath's chebyfit; relative error below
+// 2e-14 and 8e-14, against 3e-14 and 1.4e-15 for the Taylor series to r^13 and r^14 that
+// they replace, with three multiply-adds fewer), picked and signed by the quadrant j mod 4.
+constexpr double kSinFit[5] = {-0.16666666666663882, 0.008333333331077422, -0.00019841266915235126,
+                               2.7555990399866396e-06, -2.4805587182433613e-08};
+constexpr double kCosFit[6] = {0.9999999999999444,     -0.4999999999935047,   0.0416666665438132,
+                               -0.0013888880388694274, 2.4798927696271302e-05, -2.717335355046961e-07};
 template <bool Cos>
 [[gnu::always_inline]] inline D sincos_pd(D x) {
   const D j = _mm256_round_pd(_mm256_mul_pd(x, dset(kTwoOverPi)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -150,11 +156,8 @@ template <bool Cos>
   r = _mm256_fnmadd_pd(j, dset(kPio2[1]), r);
   r = _mm256_fnmadd_pd(j, dset(kPio2[2]), r);
   const D z = _mm256_mul_pd(r, r);
-  constexpr double cs[6] = {-1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800, 1.0 / 6227020800.0};
-  constexpr double cc[8] = {1.0,         -1.0 / 2,       1.0 / 24,          -1.0 / 720,
-                            1.0 / 40320, -1.0 / 3628800, 1.0 / 479001600.0, -1.0 / 87178291200.0};
-  const D s = _mm256_fmadd_pd(_mm256_mul_pd(r, z), poly(z, cs), r);
-  const D c = poly(z, cc);
+  const D s = _mm256_fmadd_pd(_mm256_mul_pd(r, z), poly(z, kSinFit), r);
+  const D c = poly(z, kCosFit);
   // cos x = sin(x + pi/2): the quadrant one further.
   __m256i q = to_int(j);
   if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
