@@ -5,10 +5,10 @@
 //
 // Each function widens its floats to double and evaluates there, 4 lanes at a time: a
 // range reduction with the constants split so that the products are exact, then a
-// truncated series (Taylor, or atanh's for log) whose truncation error is below 1e-12
-// relative, far under a float's half ulp (3e-8). The double result is rounded once to
-// float, so each result is the correctly rounded float except where the exact value lies
-// within ~1e-12 of a rounding boundary. glibc's expf and logf (the reference kernels'
+// truncated Taylor series (exp, tanh) or a polynomial fitted to the function (log, sin,
+// cos) whose error is below 1e-11 relative, far under a float's half ulp (3e-8). The
+// double result is rounded once to float, so each result is the correctly rounded float
+// except where the exact value lies within ~1e-11 of a rounding boundary. glibc's expf and logf (the reference kernels'
 // std:: calls) are correctly rounded in nearly all cases too, so the two agree bit for bit
 // on nearly every input; its sinf and cosf differ from the exact value by one ulp on ~1% of
 // inputs, its tanhf by up to two ulps on ~4% (tests/cpp: within one ulp of the exact value,
