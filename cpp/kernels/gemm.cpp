@@ -473,6 +473,12 @@ bool rows_crowd_l1(int64_t rsb, int64_t kc) {
   const int64_t touched = sets / std::gcd(stride / 64, sets);
   return kc / touched > kL1SetLines;
 }
+// A row-major B whose kc rows crowd L1 while `rows` rows of A (at least kSupPackMinTiles
+// row tiles) read each of its micro-panels.
+template <typename T>
+bool crowded_b(int64_t rsb, int64_t csb, int64_t rows, int64_t mr, int64_t kc) {
+  return csb == 1 && rows >= kSupPackMinTiles * mr && rows_crowd_l1<T>(rsb, kc);
+}
 
 // The unpacked path (see gemm.h). Tasks are (row block, column-panel range) pairs; each
 // runs every KC step of its tile range.
@@ -507,7 +513,7 @@ void gemm_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
         // line or two of it per panel (Zen 3, 1 thread, against packing each panel on its
         // own, 24 rounds in one process: 128^3 +3%, 100 x 128 @ 128 x 128 +3%, 64 x 128 @
         // 128 x 256 +5%; 2 threads +3%, +3%, +8%).
-        const bool crowd = csb == 1 && ib1 - ib0 >= kSupPackMinTiles * MR && rows_crowd_l1<T>(rsb, kc);
+        const bool crowd = crowded_b<T>(rsb, csb, ib1 - ib0, MR, kc);
         T* gbuf = crowd ? scratch<T>(t_sup_b, G * kc_max * NR) : nullptr;
         for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int64_t j0 = jp * NR, ne = std::min(NR, n - j0);
@@ -584,19 +590,19 @@ void gemm_dot(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, const T* a,
 // calls. On the Zen 3 machine (AVX2 float32, 1 thread, both operands from numpy, 24 rounds
 // in one process, median ratio of rates, against the unpacked path with its group packing):
 // 100 x 128 @ 128 x 128 +6%, 64 x 128 @ 128 x 256 +7%, 32 x 256 @ 256 x 256 +15%, 128^3
-// +1%, 200 x 100 @ 100 x 128 -2%. On two threads the
-// streamed path lost 12-15% at 128^3 and 100 x 128 @ 128 x 128 (one task per thread here,
-// the columns split there), so threads keep the unpacked path. Both paths split k in
-// steps of 256 (kSupKc, kStreamKc) and give every element the same FMAs in the same order:
-// the same bits either way (tests/cpp: ResultsDoNotDependOnThreadCount).
+// +1%, 200 x 100 @ 100 x 128 -2%. On two threads the streamed path lost 12-15% at 128^3
+// and 100 x 128 @ 128 x 128 (one task per thread here, the columns split there), so
+// threads keep the unpacked path. Both paths split k in steps of 256 (kSupKc, kStreamKc)
+// and give every element the same FMAs in the same order: the same bits either way
+// (tests/cpp: ResultsDoNotDependOnThreadCount).
 template <typename T>
 bool prefer_sup(const Kernels<T>& kr, int64_t m, int64_t n, int64_t k, int64_t rsb, int64_t csb, int nt) {
   static_assert(kSupKc == kStreamKc);
   const Blocking& bs = kr.bs;
   if (n <= bs.nr || m <= bs.mr || k <= kSupMaxShortK) return true;
   if (m * n * k > bs.sup_mnk) return false;
-  const bool crowded = csb == 1 && m >= kSupPackMinTiles * bs.mr && rows_crowd_l1<T>(rsb, std::min(k, kSupKc));
-  return !(kr.stream_crowded_b && nt == 1 && crowded && m <= bs.stream_rows);
+  return !(kr.stream_crowded_b && nt == 1 && m <= bs.stream_rows &&
+           crowded_b<T>(rsb, csb, m, bs.mr, std::min(k, kSupKc)));
 }
 
 // The interrupt handler may run Python code that multiplies matrices on this thread in

@@ -33,6 +33,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace ember::kernels::avx2::vmath {
 namespace {
@@ -140,6 +141,35 @@ constexpr double kTwoOverPi = 0.6366197723675814;
 // Floats of larger magnitude (|j| > 2^17) go to the C library.
 constexpr float kTrigMax = 1e5f;
 
+// sin x (Cos = false) or cos x from x = j pi/2 + r, s = sin r and c = cos r: picked and
+// signed by the quadrant j mod 4 (cos x = sin(x + pi/2), the quadrant one further).
+template <bool Cos>
+[[gnu::always_inline]] inline D by_quadrant(D j, D s, D c) {
+  __m256i q = to_int(j);
+  if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
+  const D odd =
+      _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1)));
+  const D v = _mm256_blendv_pd(s, c, odd);
+  // Quadrants 2 and 3 negate: bit 1 of q moved to the sign bit.
+  const D sign = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(2)), 62));
+  return _mm256_xor_pd(v, sign);
+}
+
+// The lanes of r set in `lanes` replaced by f of the same lane of x, one at a time: the C
+// library's answer where the vector form does not apply (huge or non-finite arguments,
+// pow's special cases). V is __m256 (T float) or __m256d (T double).
+template <typename T, typename V, typename F>
+[[gnu::always_inline]] inline V libm_lanes(V r, V x, int lanes, F f) {
+  constexpr int N = sizeof(V) / sizeof(T);
+  alignas(32) T v[N], out[N];
+  std::memcpy(v, &x, sizeof(V));
+  std::memcpy(out, &r, sizeof(V));
+  for (int i = 0; i < N; ++i)
+    if (lanes >> i & 1) out[i] = f(v[i]);
+  std::memcpy(&r, out, sizeof(V));
+  return r;
+}
+
 // sin (Cos = false) or cos of x, |x| <= kTrigMax: x = j pi/2 + r, |r| <= pi/4; sin r = r +
 // r^3 S(r^2) and cos r = C(r^2), S of degree 4 and C of degree 5 fitted over [0, (pi/4)^2]
 // (kSinFit, kCosFit: Chebyshev fits made with mpmath's chebyfit; relative error below
@@ -158,15 +188,7 @@ template <bool Cos>
   const D z = _mm256_mul_pd(r, r);
   const D s = _mm256_fmadd_pd(_mm256_mul_pd(r, z), poly(z, kSinFit), r);
   const D c = poly(z, kCosFit);
-  // cos x = sin(x + pi/2): the quadrant one further.
-  __m256i q = to_int(j);
-  if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
-  const D odd = _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(1)),
-                                                       _mm256_set1_epi64x(1)));
-  const D v = _mm256_blendv_pd(s, c, odd);
-  // Quadrants 2 and 3 negate: bit 1 of q moved to the sign bit.
-  const D sign = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(2)), 62));
-  return _mm256_xor_pd(v, sign);
+  return by_quadrant<Cos>(j, s, c);
 }
 
 [[gnu::always_inline]] inline __m256 isnan_ps(__m256 x) { return _mm256_cmp_ps(x, x, _CMP_UNORD_Q); }
@@ -294,22 +316,10 @@ template <bool Cos>
   const D e = _mm256_fnmadd_pd(zl, dset(0.5), _mm256_sub_pd(_mm256_sub_pd(one, w), hz));
   const D c = _mm256_add_pd(
       w, _mm256_add_pd(e, _mm256_fmsub_pd(_mm256_mul_pd(z, z), poly(z, cc), _mm256_mul_pd(y, yl))));
-  // cos x = sin(x + pi/2): the quadrant one further.
-  __m256i q = to_int(j);
-  if (Cos) q = _mm256_add_epi64(q, _mm256_set1_epi64x(1));
-  const D odd =
-      _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(1)), _mm256_set1_epi64x(1)));
-  D r = _mm256_blendv_pd(s, c, odd);
-  r = _mm256_xor_pd(r, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(q, _mm256_set1_epi64x(2)), 62)));
+  D r = by_quadrant<Cos>(j, s, c);
   if (!Cos) r = _mm256_blendv_pd(r, x, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ));  // sin(-0) = -0
-  if (const int lanes = _mm256_movemask_pd(far)) {  // huge, infinite or NaN: the C library's, lane by lane
-    alignas(32) double v[4], out[4];
-    _mm256_store_pd(v, x);
-    _mm256_store_pd(out, r);
-    for (int i = 0; i < 4; ++i)
-      if (lanes >> i & 1) out[i] = Cos ? std::cos(v[i]) : std::sin(v[i]);
-    r = _mm256_load_pd(out);
-  }
+  if (const int lanes = _mm256_movemask_pd(far))  // huge, infinite or NaN: the C library's, lane by lane
+    r = libm_lanes<double>(r, x, lanes, [](double v) { return Cos ? std::cos(v) : std::sin(v); });
   return r;
 }
 
@@ -473,14 +483,8 @@ constexpr double kLogFit[5] = {0.6666666666737581, 0.3999999879635961, 0.2857175
   const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
   if (y_odd) r = _mm256_or_ps(r, _mm256_and_ps(x, sign));
   else if (!y_int) r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), neg);
-  if (const int lanes = _mm256_movemask_ps(_mm256_xor_ps(ok, _mm256_castsi256_ps(_mm256_set1_epi32(-1))))) {
-    alignas(32) float v[8], out[8];
-    _mm256_store_ps(v, x);
-    _mm256_store_ps(out, r);
-    for (int i = 0; i < 8; ++i)
-      if (lanes >> i & 1) out[i] = std::pow(v[i], y);
-    r = _mm256_load_ps(out);
-  }
+  if (const int lanes = _mm256_movemask_ps(_mm256_xor_ps(ok, _mm256_castsi256_ps(_mm256_set1_epi32(-1)))))
+    r = libm_lanes<float>(r, x, lanes, [y](float v) { return std::pow(v, y); });
   return r;
 }
 
@@ -523,14 +527,8 @@ template <bool Cos>
   const __m256 xs = _mm256_andnot_ps(far, x);  // far lanes computed at 0, then replaced
   __m256 r = to_ps(sincos_pd<Cos>(lo_pd(xs)), sincos_pd<Cos>(hi_pd(xs)));
   if (!Cos) r = _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));  // sin(-0) = -0
-  if (const int lanes = _mm256_movemask_ps(far)) {  // huge, infinite or NaN: the C library's, lane by lane
-    alignas(32) float v[8], out[8];
-    _mm256_store_ps(v, x);
-    _mm256_store_ps(out, r);
-    for (int i = 0; i < 8; ++i)
-      if (lanes >> i & 1) out[i] = Cos ? std::cos(v[i]) : std::sin(v[i]);
-    r = _mm256_load_ps(out);
-  }
+  if (const int lanes = _mm256_movemask_ps(far))  // huge, infinite or NaN: the C library's, lane by lane
+    r = libm_lanes<float>(r, x, lanes, [](float v) { return Cos ? std::cos(v) : std::sin(v); });
   return r;
 }
 
