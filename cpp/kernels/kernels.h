@@ -51,6 +51,10 @@ struct KernelTable {
   void (*binary)(BinaryOp op, DType dt, const Loop& loop);
   // out = min(max(in, lo), hi), each bound optional; NaN propagates. Operands 0, 1.
   void (*clamp)(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
+  // clamp's gradient: out = (x >= lo && x <= hi) ? g : 0, each bound optional, compared in
+  // `dt` (0 where x or a bound is NaN, as PyTorch's where(mask, g, 0)). Operands 0 (out),
+  // 1 (g), 2 (x), all of `dt`.
+  void (*clamp_backward)(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
   // out = cond ? a : b; operands 0 (out), 1 (cond, bool), 2 (a), 3 (b).
   void (*where)(DType dt, const Loop& loop);
   // out (dst dtype) = in (src dtype) converted; operands 0, 1.

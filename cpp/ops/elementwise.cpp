@@ -588,6 +588,19 @@ struct ClampBackward1 : Node {  // scalar bounds
   std::string name() const override { return "ClampBackward1"; }
   variable_list apply(variable_list&& g) override {
     Tensor s = self.unpack(this);
+    // Outside create_graph: one kernel pass, the mask never stored. Under it, the ops
+    // below, so that the gradient has a graph of its own.
+    if (!GradMode::is_enabled() && g[0].dtype() == s.dtype() && g[0].shape() == s.shape()) {
+      Tensor out = empty(s.shape(), s.dtype());
+      if (out.numel() > 0) {
+        const kernels::ScalarValue lo = detail::scalar_value(min.value_or(Scalar())),
+                                   hi = detail::scalar_value(max.value_or(Scalar()));
+        LoopBuilder lb(s.shape());
+        lb.add(out).add(g[0]).add(s);
+        kernels::active().clamp_backward(s.dtype(), lb.build(), min ? &lo : nullptr, max ? &hi : nullptr);
+      }
+      return {out};
+    }
     Tensor mask;
     if (min) mask = ge(s, wrapped_scalar(*min));
     if (max) {

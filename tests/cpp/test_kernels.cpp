@@ -583,6 +583,19 @@ void check_small_kernels(const KernelTable& table) {
         EXPECT_EQ(out.at(L.shape, i), static_cast<T>(std::min(std::max(v[i], -0.5), 0.75))) << "clamp " << what;
       expect_gaps_untouched(out, L.shape, "clamp " + what);
 
+      // clamp's gradient at x = in, with in as the incoming gradient too
+      Operand<T> grad = make_operand<T>(L.shape, L.out);
+      Loop gl = loop;
+      gl.ptr[0] = grad.ptr();
+      gl.strides[0] = grad.strides.data();
+      gl.ptr[2] = in.ptr();
+      gl.strides[2] = in.strides.data();
+      table.clamp_backward(dtype_of<T>(), gl, &lo, &hi);
+      for (int64_t i = 0; i < numel; ++i)
+        EXPECT_EQ(grad.at(L.shape, i), static_cast<T>(v[i] >= -0.5 && v[i] <= 0.75 ? v[i] : 0.0))
+            << "clamp_backward " << what;
+      expect_gaps_untouched(grad, L.shape, "clamp_backward " + what);
+
       // cast to float64 (and back for float32)
       Operand<double> dbl = make_operand<double>(L.shape, L.out);
       loop.ptr[0] = dbl.ptr();

@@ -328,6 +328,36 @@ void check_unary_and_clamp() {
 TEST(SimdKernels, UnaryClampFloat32) { REQUIRE_SIMD(); check_unary_and_clamp<float>(); }
 TEST(SimdKernels, UnaryClampFloat64) { REQUIRE_SIMD(); check_unary_and_clamp<double>(); }
 
+// clamp's gradient (operands out, g, x): x with NaN, +-0 and infinities, and values exactly
+// on the bounds (where the gradient passes); NaN and crossed bounds.
+template <typename T>
+void check_clamp_backward() {
+  std::mt19937_64 rng(23);
+  const ScalarValue lo{-0.5, 0}, hi{0.75, 0}, zero{0.0, 0}, nan{std::nan(""), 0};
+  struct Bounds {
+    const char* name;
+    const ScalarValue *lo, *hi;
+  };
+  const Bounds bounds[] = {{"lo", &lo, nullptr}, {"hi", nullptr, &hi},     {"both", &lo, &hi},
+                           {"relu", &zero, nullptr}, {"crossed", &hi, &lo}, {"nan_lo", &nan, &hi}};
+  for (int64_t n : kSizes) {
+    for (const Layout& L : layouts(n)) {
+      std::vector<T> g = random_vec<T>(rng, span(L, 1), true), x = random_vec<T>(rng, span(L, 2), true);
+      for (size_t i = 6; i < x.size(); i += 5) x[i] = static_cast<T>(i % 2 ? -0.5 : 0.75);  // on a bound
+      for (size_t i = 8; i < x.size(); i += 7) x[i] = T(0);
+      for (const Bounds& B : bounds) {
+        std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+        simd()->clamp_backward(dtype_of<T>(), make_loop(L, {cp(o1), cp(g), cp(x)}), B.lo, B.hi);
+        reference().clamp_backward(dtype_of<T>(), make_loop(L, {cp(o2), cp(g), cp(x)}), B.lo, B.hi);
+        const std::string what = std::string("clamp_backward ") + B.name + " n=" + std::to_string(n) + " " + L.name;
+        expect_same_bits(o1, o2, what);
+      }
+    }
+  }
+}
+TEST(SimdKernels, ClampBackwardFloat32) { REQUIRE_SIMD(); check_clamp_backward<float>(); }
+TEST(SimdKernels, ClampBackwardFloat64) { REQUIRE_SIMD(); check_clamp_backward<double>(); }
+
 // vmath.h over each op's whole domain: random bit patterns (every binade, denormals,
 // infinities, NaNs), values spread over the range where the result is neither 0, 1 nor
 // infinite, and the edges (overflow and underflow of exp, tanh's rounding to 1, the

@@ -1005,3 +1005,67 @@ def test_two_threads_match_sequential_runs():
     for s in (1, 2):
         assert results[s][0] == expected[s][0]
         np.testing.assert_array_equal(results[s][1], expected[s][1])
+
+
+# ---------------------------------------------------------------- clamp's gradient
+
+# Inputs with NaN, +-0, infinities and values exactly on the bounds (the gradient passes
+# there); bounds one-sided, crossed, NaN and integral.
+_CLAMP_X = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, -0.5, 0.75, 1.0, -2.0, 0.3, 3.0, -0.25])
+_CLAMP_BOUNDS = [
+    dict(min=0),
+    dict(max=0.75),
+    dict(min=-0.5, max=0.75),
+    dict(min=0.75, max=-0.5),
+    dict(min=float("nan")),
+    dict(min=-1, max=1),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bounds", _CLAMP_BOUNDS, ids=lambda b: ",".join(f"{k}={v}" for k, v in b.items()))
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sum", "large"])
+def test_clamp_gradient_matches_torch(dtype, bounds, layout):
+    """clamp's gradient (one kernel pass outside create_graph) equals torch's bit for bit:
+    the incoming gradient where the input lies within the bounds (on them too), 0 elsewhere
+    and where the input or a bound is NaN. Layouts: a transposed input and gradient, a
+    broadcast gradient (sum's), and 10^5 elements (the vector loop and both threads)."""
+    rng = np.random.default_rng(3)
+    n = 100_000 if layout == "large" else 48
+    base = np.resize(_CLAMP_X, n) * np.where(rng.random(n) < 0.3, 1.0, rng.uniform(0.5, 1.5, n))
+    base[: len(_CLAMP_X)] = _CLAMP_X
+    base = base.astype(dtype).reshape(-1, 8)
+    upstream = rng.standard_normal(base.shape).astype(dtype)
+    upstream[0, :3] = [np.nan, np.inf, -0.0]
+    grads = []
+    for L in MODULES:
+        x = L.tensor(base.T.copy() if layout == "transposed" else base, requires_grad=True)
+        xin = x.t() if layout == "transposed" else x
+        y = xin.clamp(**bounds)
+        if layout == "sum":
+            y.sum().backward()
+        else:
+            y.backward(L.tensor(upstream))
+        grads.append(x.grad.numpy())
+    assert grads[0].dtype == grads[1].dtype
+    assert grads[0].tobytes() == grads[1].tobytes()
+
+
+def test_clamp_gradient_under_create_graph_has_a_graph():
+    """With create_graph the gradient is built from differentiable ops (where), so it can
+    be differentiated again; its values equal the fused kernel's."""
+    x0 = np.array([-1.5, -0.2, 0.0, 0.4, 2.0, 0.75])
+    out = {}
+    for L in MODULES:
+        x = L.tensor(x0, requires_grad=True)
+        w = L.tensor(np.arange(6.0), requires_grad=True)
+        y = (x.clamp(-0.5, 0.75) * w).sum()
+        (gx,) = L.autograd.grad(y, x, create_graph=True)
+        assert gx.grad_fn is not None
+        gx.pow(2).sum().backward()
+        out[L] = (gx.detach().numpy(), w.grad.numpy())
+        x2 = L.tensor(x0, requires_grad=True)
+        (x2.clamp(-0.5, 0.75) * w.detach()).sum().backward()
+        np.testing.assert_array_equal(x2.grad.numpy(), out[L][0])
+    for a, b in zip(out[ember], out[torch]):
+        np.testing.assert_array_equal(a, b)

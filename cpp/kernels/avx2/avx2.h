@@ -11,6 +11,7 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
 void unary(UnaryOp op, DType dt, const Loop& loop);
 void binary(BinaryOp op, DType dt, const Loop& loop);
 void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
+void clamp_backward(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
 void where(DType dt, const Loop& loop);
 void cast_copy(DType dst, DType src, const Loop& loop);
 void fill(DType dt, const Loop& loop, ScalarValue value);

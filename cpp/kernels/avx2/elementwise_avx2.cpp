@@ -219,6 +219,8 @@ struct Vec<float> {
   static R min(R a, R b) { return _mm256_min_ps(a, b); }  // a < b ? a : b
   static R gt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
   static R lt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static R ge(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static R le(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
   static R isnan(R a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static R or_(R a, R b) { return _mm256_or_ps(a, b); }
   static R and_(R a, R b) { return _mm256_and_ps(a, b); }
@@ -249,6 +251,8 @@ struct Vec<double> {
   static R min(R a, R b) { return _mm256_min_pd(a, b); }
   static R gt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
   static R lt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  static R ge(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+  static R le(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
   static R isnan(R a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
   static R or_(R a, R b) { return _mm256_or_pd(a, b); }
   static R and_(R a, R b) { return _mm256_and_pd(a, b); }
@@ -1034,6 +1038,49 @@ bool clamp_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
         if (hi && v > vhi) v = vhi;
       }
       st<T>(p[0] + i * s[0], v);
+    }
+  });
+  return true;
+}
+
+// clamp's gradient, out = (x >= lo && x <= hi) ? g : 0, in one pass: the mask is never
+// stored (as a bool tensor it took a comparison's pass, then where's). A missing bound
+// is an infinite one, which every number passes and NaN fails, as the reference's test
+// does. g contiguous or a broadcast scalar (the gradient of a sum).
+template <typename T>
+bool clamp_backward_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+  using V = Vec<T>;
+  const T vlo = lo ? static_cast<T>(lo->f) : -static_cast<T>(HUGE_VAL);
+  const T vhi = hi ? static_cast<T>(hi->f) : static_cast<T>(HUGE_VAL);
+  const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
+  nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+    if (vector_run(s, 2, sizeof(T)) && s[2] != 0) {
+      T* o = reinterpret_cast<T*>(p[0]);
+      const T* g = reinterpret_cast<const T*>(p[1]);
+      const T* x = reinterpret_cast<const T*>(p[2]);
+      const bool nt = stream_output<T>(n);
+      with_flags(s[1] == 0, false, [&](auto sg, auto) {
+        maybe_parallel(n, [&](int64_t off, int64_t cnt) {
+          const T* gg = sg ? g : g + off;
+          const T* xx = x + off;
+          const typename V::R l0 = V::set1(vlo), h0 = V::set1(vhi), g0 = V::set1(g[0]);
+          map_run<T>(
+              o + off, cnt, nt,
+              [&](int64_t i) EMBER_INLINE_LAMBDA {
+                const typename V::R xv = V::load(xx + i);
+                return V::and_(V::and_(V::ge(xv, l0), V::le(xv, h0)), sg ? g0 : V::load(gg + i));
+              },
+              [&](int64_t i) EMBER_INLINE_LAMBDA {
+                const T xv = xx[i];
+                return xv >= vlo && xv <= vhi ? gg[sg ? 0 : i] : T(0);
+              });
+        });
+      });
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const T xv = ld<T>(p[2] + i * s[2]);
+      st<T>(p[0] + i * s[0], xv >= vlo && xv <= vhi ? ld<T>(p[1] + i * s[1]) : T(0));
     }
   });
   return true;
@@ -1891,6 +1938,12 @@ void clamp(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi
   if (dt == DType::Float32 && clamp_typed<float>(l, lo, hi)) return;
   if (dt == DType::Float64 && clamp_typed<double>(l, lo, hi)) return;
   reference().clamp(dt, l, lo, hi);
+}
+
+void clamp_backward(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+  if (dt == DType::Float32 && clamp_backward_typed<float>(l, lo, hi)) return;
+  if (dt == DType::Float64 && clamp_backward_typed<double>(l, lo, hi)) return;
+  reference().clamp_backward(dt, l, lo, hi);
 }
 
 void where(DType dt, const Loop& l) {
