@@ -51,6 +51,7 @@ const KernelTable* avx2_table() {
                                  avx2::binary,
                                  avx2::clamp,
                                  avx2::clamp_backward,
+                                 avx2::threshold_backward,
                                  avx2::where,
                                  avx2::cast_copy,
                                  avx2::fill,

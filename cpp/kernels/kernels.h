@@ -55,6 +55,9 @@ struct KernelTable {
   // `dt` (0 where x or a bound is NaN, as PyTorch's where(mask, g, 0)). Operands 0 (out),
   // 1 (g), 2 (x), all of `dt`.
   void (*clamp_backward)(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
+  // relu's gradient (PyTorch's threshold_backward): out = x <= threshold ? 0 : g, so a NaN
+  // x passes g. Operands 0 (out), 1 (g), 2 (x), all of `dt`.
+  void (*threshold_backward)(DType dt, const Loop& loop, ScalarValue threshold);
   // out = cond ? a : b; operands 0 (out), 1 (cond, bool), 2 (a), 3 (b).
   void (*where)(DType dt, const Loop& loop);
   // out (dst dtype) = in (src dtype) converted; operands 0, 1.

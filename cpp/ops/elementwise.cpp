@@ -193,6 +193,22 @@ Tensor zeros_like_grad(const Tensor& g) { return zeros(g.shape(), g.dtype()); }
 // a full tensor of zeros filled and read (16 MiB per clamp backward in the scaled step).
 Tensor zero_scalar(const Tensor& g) { return scalar_tensor(Scalar(int64_t{0}), g.dtype()); }
 
+// A gradient masked by its input x (clamp's, relu's) in one kernel pass, run(dt, loop) with
+// operands (out, g, x); or undefined when the ops must build it instead: under
+// create_graph (the gradient then needs a graph of its own), or when g's dtype or shape
+// differs from x's.
+template <typename Run>
+Tensor fused_mask_grad(const Tensor& g, const Tensor& x, Run run) {
+  if (GradMode::is_enabled() || g.dtype() != x.dtype() || g.shape() != x.shape()) return Tensor();
+  Tensor out = empty(x.shape(), x.dtype());
+  if (out.numel() > 0) {
+    LoopBuilder lb(x.shape());
+    lb.add(out).add(g).add(x);
+    run(x.dtype(), lb.build());
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- add / sub / rsub
 
 struct AddBackward0 : Node {
@@ -527,7 +543,13 @@ variable_list UnaryBackward<Op>::apply(variable_list&& g) {
   if constexpr (Op == UnaryOp::Tanh) return {mul(gr, rsub(mul(s, s), Scalar(1.0)))};
   if constexpr (Op == UnaryOp::Sigmoid) return {mul(gr, mul(s, rsub(s, Scalar(1.0))))};
   // threshold_backward: zero where result <= 0, so a nan result passes the gradient, as in PyTorch
-  if constexpr (Op == UnaryOp::Relu) return {where(le(s, wrapped_scalar(Scalar(0.0))), zero_scalar(gr), gr)};
+  if constexpr (Op == UnaryOp::Relu) {
+    Tensor fused = fused_mask_grad(gr, s, [](DType dt, const kernels::Loop& l) {
+      kernels::active().threshold_backward(dt, l, kernels::ScalarValue{0.0, 0});
+    });
+    if (fused.defined()) return {fused};
+    return {where(le(s, wrapped_scalar(Scalar(0.0))), zero_scalar(gr), gr)};
+  }
   if constexpr (Op == UnaryOp::Abs) return {mul(gr, sign(s))};
   if constexpr (Op == UnaryOp::Sin) return {mul(gr, cos(s))};
   if constexpr (Op == UnaryOp::Cos) return {mul(gr, neg(sin(s)))};
@@ -588,19 +610,12 @@ struct ClampBackward1 : Node {  // scalar bounds
   std::string name() const override { return "ClampBackward1"; }
   variable_list apply(variable_list&& g) override {
     Tensor s = self.unpack(this);
-    // Outside create_graph: one kernel pass, the mask never stored. Under it, the ops
-    // below, so that the gradient has a graph of its own.
-    if (!GradMode::is_enabled() && g[0].dtype() == s.dtype() && g[0].shape() == s.shape()) {
-      Tensor out = empty(s.shape(), s.dtype());
-      if (out.numel() > 0) {
-        const kernels::ScalarValue lo = detail::scalar_value(min.value_or(Scalar())),
-                                   hi = detail::scalar_value(max.value_or(Scalar()));
-        LoopBuilder lb(s.shape());
-        lb.add(out).add(g[0]).add(s);
-        kernels::active().clamp_backward(s.dtype(), lb.build(), min ? &lo : nullptr, max ? &hi : nullptr);
-      }
-      return {out};
-    }
+    const kernels::ScalarValue lo = detail::scalar_value(min.value_or(Scalar())),
+                               hi = detail::scalar_value(max.value_or(Scalar()));
+    Tensor fused = fused_mask_grad(g[0], s, [&](DType dt, const kernels::Loop& l) {
+      kernels::active().clamp_backward(dt, l, min ? &lo : nullptr, max ? &hi : nullptr);
+    });
+    if (fused.defined()) return {fused};
     Tensor mask;
     if (min) mask = ge(s, wrapped_scalar(*min));
     if (max) {

@@ -595,6 +595,10 @@ void check_small_kernels(const KernelTable& table) {
         EXPECT_EQ(grad.at(L.shape, i), static_cast<T>(v[i] >= -0.5 && v[i] <= 0.75 ? v[i] : 0.0))
             << "clamp_backward " << what;
       expect_gaps_untouched(grad, L.shape, "clamp_backward " + what);
+      table.threshold_backward(dtype_of<T>(), gl, ScalarValue{0.25, 0});
+      for (int64_t i = 0; i < numel; ++i)
+        EXPECT_EQ(grad.at(L.shape, i), static_cast<T>(v[i] <= 0.25 ? 0.0 : v[i])) << "threshold_backward " << what;
+      expect_gaps_untouched(grad, L.shape, "threshold_backward " + what);
 
       // cast to float64 (and back for float32)
       Operand<double> dbl = make_operand<double>(L.shape, L.out);

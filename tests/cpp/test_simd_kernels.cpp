@@ -328,8 +328,9 @@ void check_unary_and_clamp() {
 TEST(SimdKernels, UnaryClampFloat32) { REQUIRE_SIMD(); check_unary_and_clamp<float>(); }
 TEST(SimdKernels, UnaryClampFloat64) { REQUIRE_SIMD(); check_unary_and_clamp<double>(); }
 
-// clamp's gradient (operands out, g, x): x with NaN, +-0 and infinities, and values exactly
-// on the bounds (where the gradient passes); NaN and crossed bounds.
+// clamp's and relu's gradients (operands out, g, x): x with NaN, +-0 and infinities, and
+// values exactly on the bounds (where clamp's gradient passes and relu's does not); NaN and
+// crossed bounds, a NaN threshold.
 template <typename T>
 void check_clamp_backward() {
   std::mt19937_64 rng(23);
@@ -352,11 +353,18 @@ void check_clamp_backward() {
         const std::string what = std::string("clamp_backward ") + B.name + " n=" + std::to_string(n) + " " + L.name;
         expect_same_bits(o1, o2, what);
       }
+      // relu's gradient (threshold_backward): x <= th gives 0, a NaN x passes g
+      for (const ScalarValue* th : {&zero, &hi, &nan}) {
+        std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
+        simd()->threshold_backward(dtype_of<T>(), make_loop(L, {cp(o1), cp(g), cp(x)}), *th);
+        reference().threshold_backward(dtype_of<T>(), make_loop(L, {cp(o2), cp(g), cp(x)}), *th);
+        expect_same_bits(o1, o2, "threshold_backward " + std::to_string(th->f) + " n=" + std::to_string(n) + " " + L.name);
+      }
     }
   }
 }
-TEST(SimdKernels, ClampBackwardFloat32) { REQUIRE_SIMD(); check_clamp_backward<float>(); }
-TEST(SimdKernels, ClampBackwardFloat64) { REQUIRE_SIMD(); check_clamp_backward<double>(); }
+TEST(SimdKernels, MaskedGradientsFloat32) { REQUIRE_SIMD(); check_clamp_backward<float>(); }
+TEST(SimdKernels, MaskedGradientsFloat64) { REQUIRE_SIMD(); check_clamp_backward<double>(); }
 
 // vmath.h over each op's whole domain: random bit patterns (every binade, denormals,
 // infinities, NaNs), values spread over the range where the result is neither 0, 1 nor

@@ -1022,14 +1022,10 @@ _CLAMP_BOUNDS = [
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("bounds", _CLAMP_BOUNDS, ids=lambda b: ",".join(f"{k}={v}" for k, v in b.items()))
-@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sum", "large"])
-def test_clamp_gradient_matches_torch(dtype, bounds, layout):
-    """clamp's gradient (one kernel pass outside create_graph) equals torch's bit for bit:
-    the incoming gradient where the input lies within the bounds (on them too), 0 elsewhere
-    and where the input or a bound is NaN. Layouts: a transposed input and gradient, a
-    broadcast gradient (sum's), and 10^5 elements (the vector loop and both threads)."""
+def _masked_gradients(op, dtype, layout):
+    """x.grad after op(x) in ember and torch: x from _CLAMP_X (and 1e5 values scaled from it
+    for "large"), transposed or not, the incoming gradient with NaN, inf and -0 in it or
+    broadcast (a sum's)."""
     rng = np.random.default_rng(3)
     n = 100_000 if layout == "large" else 48
     base = np.resize(_CLAMP_X, n) * np.where(rng.random(n) < 0.3, 1.0, rng.uniform(0.5, 1.5, n))
@@ -1040,32 +1036,56 @@ def test_clamp_gradient_matches_torch(dtype, bounds, layout):
     grads = []
     for L in MODULES:
         x = L.tensor(base.T.copy() if layout == "transposed" else base, requires_grad=True)
-        xin = x.t() if layout == "transposed" else x
-        y = xin.clamp(**bounds)
+        y = op(x.t() if layout == "transposed" else x)
         if layout == "sum":
             y.sum().backward()
         else:
             y.backward(L.tensor(upstream))
         grads.append(x.grad.numpy())
-    assert grads[0].dtype == grads[1].dtype
-    assert grads[0].tobytes() == grads[1].tobytes()
+    return grads
 
 
-def test_clamp_gradient_under_create_graph_has_a_graph():
+_MASKED_LAYOUTS = ["contiguous", "transposed", "sum", "large"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bounds", _CLAMP_BOUNDS, ids=lambda b: ",".join(f"{k}={v}" for k, v in b.items()))
+@pytest.mark.parametrize("layout", _MASKED_LAYOUTS)
+def test_clamp_gradient_matches_torch(dtype, bounds, layout):
+    """clamp's gradient (one kernel pass outside create_graph) equals torch's bit for bit:
+    the incoming gradient where the input lies within the bounds (on them too), 0 elsewhere
+    and where the input or a bound is NaN. Layouts: a transposed input and gradient, a
+    broadcast gradient (sum's), and 10^5 elements (the vector loop and both threads)."""
+    e, t = _masked_gradients(lambda x: x.clamp(**bounds), dtype, layout)
+    assert e.dtype == t.dtype and e.tobytes() == t.tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("layout", _MASKED_LAYOUTS)
+def test_relu_gradient_matches_torch(dtype, layout):
+    """relu's gradient (threshold_backward, one kernel pass outside create_graph) equals
+    torch's bit for bit: 0 where the result is <= 0 (at x = 0 too), the incoming gradient
+    elsewhere, NaN inputs included (their NaN result passes it)."""
+    e, t = _masked_gradients(lambda x: x.relu(), dtype, layout)
+    assert e.dtype == t.dtype and e.tobytes() == t.tobytes()
+
+
+@pytest.mark.parametrize("op", ["clamp", "relu"])
+def test_masked_gradient_under_create_graph_has_a_graph(op):
     """With create_graph the gradient is built from differentiable ops (where), so it can
     be differentiated again; its values equal the fused kernel's."""
     x0 = np.array([-1.5, -0.2, 0.0, 0.4, 2.0, 0.75])
+    f = (lambda x: x.clamp(-0.5, 0.75)) if op == "clamp" else (lambda x: x.relu())
     out = {}
     for L in MODULES:
         x = L.tensor(x0, requires_grad=True)
         w = L.tensor(np.arange(6.0), requires_grad=True)
-        y = (x.clamp(-0.5, 0.75) * w).sum()
-        (gx,) = L.autograd.grad(y, x, create_graph=True)
+        (gx,) = L.autograd.grad((f(x) * w).sum(), x, create_graph=True)
         assert gx.grad_fn is not None
         gx.pow(2).sum().backward()
         out[L] = (gx.detach().numpy(), w.grad.numpy())
         x2 = L.tensor(x0, requires_grad=True)
-        (x2.clamp(-0.5, 0.75) * w.detach()).sum().backward()
+        (f(x2) * w.detach()).sum().backward()
         np.testing.assert_array_equal(x2.grad.numpy(), out[L][0])
     for a, b in zip(out[ember], out[torch]):
         np.testing.assert_array_equal(a, b)

@@ -12,6 +12,7 @@ void unary(UnaryOp op, DType dt, const Loop& loop);
 void binary(BinaryOp op, DType dt, const Loop& loop);
 void clamp(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
 void clamp_backward(DType dt, const Loop& loop, const ScalarValue* lo, const ScalarValue* hi);
+void threshold_backward(DType dt, const Loop& loop, ScalarValue threshold);
 void where(DType dt, const Loop& loop);
 void cast_copy(DType dst, DType src, const Loop& loop);
 void fill(DType dt, const Loop& loop, ScalarValue value);

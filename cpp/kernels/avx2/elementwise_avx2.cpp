@@ -221,6 +221,7 @@ struct Vec<float> {
   static R lt(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static R ge(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
   static R le(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+  static R nle(R a, R b) { return _mm256_cmp_ps(a, b, _CMP_NLE_UQ); }  // not a <= b: true for NaN
   static R isnan(R a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static R or_(R a, R b) { return _mm256_or_ps(a, b); }
   static R and_(R a, R b) { return _mm256_and_ps(a, b); }
@@ -253,6 +254,7 @@ struct Vec<double> {
   static R lt(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
   static R ge(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
   static R le(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+  static R nle(R a, R b) { return _mm256_cmp_pd(a, b, _CMP_NLE_UQ); }  // not a <= b: true for NaN
   static R isnan(R a) { return _mm256_cmp_pd(a, a, _CMP_UNORD_Q); }
   static R or_(R a, R b) { return _mm256_or_pd(a, b); }
   static R and_(R a, R b) { return _mm256_and_pd(a, b); }
@@ -1043,15 +1045,13 @@ bool clamp_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
   return true;
 }
 
-// clamp's gradient, out = (x >= lo && x <= hi) ? g : 0, in one pass: the mask is never
-// stored (as a bool tensor it took a comparison's pass, then where's). A missing bound
-// is an infinite one, which every number passes and NaN fails, as the reference's test
-// does. g contiguous or a broadcast scalar (the gradient of a sum).
-template <typename T>
-bool clamp_backward_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+// Gradients masked by their input, out = pass(x) ? g : 0, in one pass: the mask is never
+// stored (as a bool tensor it took a comparison's pass, then where's). vpass(x) is the
+// vector form (all ones where the gradient passes), spass(x) the scalar one. g contiguous
+// or a broadcast scalar (the gradient of a sum).
+template <typename T, typename VP, typename SP>
+void masked_grad(const Loop& l, VP vpass, SP spass) {
   using V = Vec<T>;
-  const T vlo = lo ? static_cast<T>(lo->f) : -static_cast<T>(HUGE_VAL);
-  const T vhi = hi ? static_cast<T>(hi->f) : static_cast<T>(HUGE_VAL);
   const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
   nd_loop_par<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
     if (vector_run(s, 2, sizeof(T)) && s[2] != 0) {
@@ -1063,27 +1063,41 @@ bool clamp_backward_typed(const Loop& l, const ScalarValue* lo, const ScalarValu
         maybe_parallel(n, [&](int64_t off, int64_t cnt) {
           const T* gg = sg ? g : g + off;
           const T* xx = x + off;
-          const typename V::R l0 = V::set1(vlo), h0 = V::set1(vhi), g0 = V::set1(g[0]);
+          const typename V::R g0 = V::set1(g[0]);
           map_run<T>(
               o + off, cnt, nt,
-              [&](int64_t i) EMBER_INLINE_LAMBDA {
-                const typename V::R xv = V::load(xx + i);
-                return V::and_(V::and_(V::ge(xv, l0), V::le(xv, h0)), sg ? g0 : V::load(gg + i));
-              },
-              [&](int64_t i) EMBER_INLINE_LAMBDA {
-                const T xv = xx[i];
-                return xv >= vlo && xv <= vhi ? gg[sg ? 0 : i] : T(0);
-              });
+              [&](int64_t i) EMBER_INLINE_LAMBDA { return V::and_(vpass(V::load(xx + i)), sg ? g0 : V::load(gg + i)); },
+              [&](int64_t i) EMBER_INLINE_LAMBDA { return spass(xx[i]) ? gg[sg ? 0 : i] : T(0); });
         });
       });
       return;
     }
-    for (int64_t i = 0; i < n; ++i) {
-      const T xv = ld<T>(p[2] + i * s[2]);
-      st<T>(p[0] + i * s[0], xv >= vlo && xv <= vhi ? ld<T>(p[1] + i * s[1]) : T(0));
-    }
+    for (int64_t i = 0; i < n; ++i) st<T>(p[0] + i * s[0], spass(ld<T>(p[2] + i * s[2])) ? ld<T>(p[1] + i * s[1]) : T(0));
   });
-  return true;
+}
+
+// clamp's gradient: x >= lo && x <= hi. A missing bound is an infinite one, which every
+// number passes and NaN fails, as the reference's comparison does.
+template <typename T>
+void clamp_backward_typed(const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
+  using V = Vec<T>;
+  const T vlo = lo ? static_cast<T>(lo->f) : -static_cast<T>(HUGE_VAL);
+  const T vhi = hi ? static_cast<T>(hi->f) : static_cast<T>(HUGE_VAL);
+  const typename V::R l0 = V::set1(vlo), h0 = V::set1(vhi);
+  masked_grad<T>(
+      l, [&](typename V::R x) EMBER_INLINE_LAMBDA { return V::and_(V::ge(x, l0), V::le(x, h0)); },
+      [&](T x) EMBER_INLINE_LAMBDA { return x >= vlo && x <= vhi; });
+}
+
+// threshold_backward (relu's gradient): not x <= th, so a NaN x passes the gradient.
+template <typename T>
+void threshold_backward_typed(const Loop& l, ScalarValue th) {
+  using V = Vec<T>;
+  const T t = static_cast<T>(th.f);
+  const typename V::R t0 = V::set1(t);
+  masked_grad<T>(
+      l, [&](typename V::R x) EMBER_INLINE_LAMBDA { return V::nle(x, t0); },
+      [&](T x) EMBER_INLINE_LAMBDA { return !(x <= t); });
 }
 
 // ---------------------------------------------------------------- where
@@ -1941,9 +1955,15 @@ void clamp(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi
 }
 
 void clamp_backward(DType dt, const Loop& l, const ScalarValue* lo, const ScalarValue* hi) {
-  if (dt == DType::Float32 && clamp_backward_typed<float>(l, lo, hi)) return;
-  if (dt == DType::Float64 && clamp_backward_typed<double>(l, lo, hi)) return;
+  if (dt == DType::Float32) return clamp_backward_typed<float>(l, lo, hi);
+  if (dt == DType::Float64) return clamp_backward_typed<double>(l, lo, hi);
   reference().clamp_backward(dt, l, lo, hi);
+}
+
+void threshold_backward(DType dt, const Loop& l, ScalarValue threshold) {
+  if (dt == DType::Float32) return threshold_backward_typed<float>(l, threshold);
+  if (dt == DType::Float64) return threshold_backward_typed<double>(l, threshold);
+  reference().threshold_backward(dt, l, threshold);
 }
 
 void where(DType dt, const Loop& l) {

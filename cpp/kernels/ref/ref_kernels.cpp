@@ -274,6 +274,18 @@ void clamp_backward_ref(DType dt, const Loop& l, const ScalarValue* lo, const Sc
   });
 }
 
+void threshold_backward_ref(DType dt, const Loop& l, ScalarValue threshold) {
+  dispatch_dtype(dt, [&](auto tag) {
+    using T = decltype(tag);
+    const size_t isz[3] = {sizeof(T), sizeof(T), sizeof(T)};
+    const T th = scalar_as<T>(threshold);
+    nd_loop<3>(l, isz, [&](char** p, const int64_t* s, int64_t n) {
+      for (int64_t i = 0; i < n; ++i)
+        store<T>(p[0] + i * s[0], load<T>(p[2] + i * s[2]) <= th ? T(0) : load<T>(p[1] + i * s[1]));
+    });
+  });
+}
+
 void where_ref(DType dt, const Loop& l) {
   dispatch_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
@@ -444,7 +456,8 @@ void gemm_ref(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t 
 }  // namespace
 
 const KernelTable& reference() {
-  static const KernelTable table{"reference", unary_ref, binary_ref, clamp_ref, clamp_backward_ref, where_ref,
+  static const KernelTable table{"reference", unary_ref, binary_ref, clamp_ref, clamp_backward_ref,
+                                 threshold_backward_ref, where_ref,
                                  cast_copy_ref, fill_ref, reduce_ref, arg_reduce_ref, gemm_ref};
   return table;
 }
