@@ -293,16 +293,19 @@ int64_t expect_within_ulps(const std::vector<T>& got, const std::vector<T>& want
   return differ;
 }
 
+// clamp's bounds for the clamp and clamp-gradient tests: one-sided, both, relu's, crossed
+// (lo > hi: the result is hi) and a NaN bound.
+const ScalarValue kLo{-0.5, 0}, kHi{0.75, 0}, kZero{0.0, 0}, kNan{std::nan(""), 0};
+struct Bounds {
+  const char* name;
+  const ScalarValue *lo, *hi;
+};
+const Bounds kBounds[] = {{"lo", &kLo, nullptr},   {"hi", nullptr, &kHi},     {"both", &kLo, &kHi},
+                          {"relu", &kZero, nullptr}, {"crossed", &kHi, &kLo}, {"nan_lo", &kNan, &kHi}};
+
 template <typename T>
 void check_unary_and_clamp() {
   std::mt19937_64 rng(13);
-  const ScalarValue lo{-0.5, 0}, hi{0.75, 0}, zero{0.0, 0}, nan{std::nan(""), 0};
-  struct Bounds {
-    const char* name;
-    const ScalarValue *lo, *hi;
-  };
-  const Bounds bounds[] = {{"lo", &lo, nullptr}, {"hi", nullptr, &hi}, {"both", &lo, &hi},
-                           {"relu", &zero, nullptr}, {"crossed", &hi, &lo}, {"nan_lo", &nan, &hi}};
   for (int64_t n : kSizes) {
     for (const Layout& L : layouts(n)) {
       std::vector<T> x = random_vec<T>(rng, span(L, 1), true);
@@ -316,7 +319,7 @@ void check_unary_and_clamp() {
           expect_within_ulps(o1, o2, what, op == UnaryOp::Sigmoid || op == UnaryOp::Tanh ? 2 : 1);
         else expect_same_bits(o1, o2, what);
       }
-      for (const Bounds& B : bounds) {
+      for (const Bounds& B : kBounds) {
         std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
         simd()->clamp(dtype_of<T>(), make_loop(L, {cp(o1), cp(x)}), B.lo, B.hi);
         reference().clamp(dtype_of<T>(), make_loop(L, {cp(o2), cp(x)}), B.lo, B.hi);
@@ -332,21 +335,14 @@ TEST(SimdKernels, UnaryClampFloat64) { REQUIRE_SIMD(); check_unary_and_clamp<dou
 // values exactly on the bounds (where clamp's gradient passes and relu's does not); NaN and
 // crossed bounds, a NaN threshold.
 template <typename T>
-void check_clamp_backward() {
+void check_masked_gradients() {
   std::mt19937_64 rng(23);
-  const ScalarValue lo{-0.5, 0}, hi{0.75, 0}, zero{0.0, 0}, nan{std::nan(""), 0};
-  struct Bounds {
-    const char* name;
-    const ScalarValue *lo, *hi;
-  };
-  const Bounds bounds[] = {{"lo", &lo, nullptr}, {"hi", nullptr, &hi},     {"both", &lo, &hi},
-                           {"relu", &zero, nullptr}, {"crossed", &hi, &lo}, {"nan_lo", &nan, &hi}};
   for (int64_t n : kSizes) {
     for (const Layout& L : layouts(n)) {
       std::vector<T> g = random_vec<T>(rng, span(L, 1), true), x = random_vec<T>(rng, span(L, 2), true);
-      for (size_t i = 6; i < x.size(); i += 5) x[i] = static_cast<T>(i % 2 ? -0.5 : 0.75);  // on a bound
+      for (size_t i = 6; i < x.size(); i += 5) x[i] = static_cast<T>(i % 2 ? kLo.f : kHi.f);  // on a bound
       for (size_t i = 8; i < x.size(); i += 7) x[i] = T(0);
-      for (const Bounds& B : bounds) {
+      for (const Bounds& B : kBounds) {
         std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
         simd()->clamp_backward(dtype_of<T>(), make_loop(L, {cp(o1), cp(g), cp(x)}), B.lo, B.hi);
         reference().clamp_backward(dtype_of<T>(), make_loop(L, {cp(o2), cp(g), cp(x)}), B.lo, B.hi);
@@ -354,7 +350,7 @@ void check_clamp_backward() {
         expect_same_bits(o1, o2, what);
       }
       // relu's gradient (threshold_backward): x <= th gives 0, a NaN x passes g
-      for (const ScalarValue* th : {&zero, &hi, &nan}) {
+      for (const ScalarValue* th : {&kZero, &kHi, &kNan}) {
         std::vector<T> o1(span(L, 0) + 2, T(-7)), o2 = o1;
         simd()->threshold_backward(dtype_of<T>(), make_loop(L, {cp(o1), cp(g), cp(x)}), *th);
         reference().threshold_backward(dtype_of<T>(), make_loop(L, {cp(o2), cp(g), cp(x)}), *th);
@@ -363,8 +359,8 @@ void check_clamp_backward() {
     }
   }
 }
-TEST(SimdKernels, MaskedGradientsFloat32) { REQUIRE_SIMD(); check_clamp_backward<float>(); }
-TEST(SimdKernels, MaskedGradientsFloat64) { REQUIRE_SIMD(); check_clamp_backward<double>(); }
+TEST(SimdKernels, MaskedGradientsFloat32) { REQUIRE_SIMD(); check_masked_gradients<float>(); }
+TEST(SimdKernels, MaskedGradientsFloat64) { REQUIRE_SIMD(); check_masked_gradients<double>(); }
 
 // vmath.h over each op's whole domain: random bit patterns (every binade, denormals,
 // infinities, NaNs), values spread over the range where the result is neither 0, 1 nor
