@@ -1436,12 +1436,14 @@ void check_gemm() {
     shapes.push_back({sh[0], sh[1], packed_k(sh[0], sh[1], sh[2])});
   }
   // Bottom-edge tiles of every body the micro-kernel has (AVX2: 2, 4 and 6 rows; AVX-512:
-  // 4, 8 and 12), in the streamed path and in the five loops, beside a right-edge panel
-  // whose second register is partly used.
+  // 4, 8 and 12), in the streamed path and in the five loops, beside right-edge panels of
+  // one register exactly (the AVX-512 kernels' one-register body), one register and one
+  // column, one and three columns, and one column short of two registers.
   // (Large enough that neither dtype takes the unpacked path; three of the layouts below.)
   std::vector<std::array<int64_t, 3>> edge_shapes;
   for (int64_t r : {int64_t{1}, MR / 3 + 1, 2 * MR / 3 + 1, MR - 1}) {
-    edge_shapes.push_back({8 * MR + r, 4 * NR + NR / 2 + 3, packed_k(8 * MR + r, 4 * NR + NR / 2 + 3, 600)});
+    for (int64_t n : {4 * NR + NR / 2, 4 * NR + NR / 2 + 1, 4 * NR + NR / 2 + 3})
+      edge_shapes.push_back({8 * MR + r, n, packed_k(8 * MR + r, n, 600)});
     edge_shapes.push_back({25 * MR + r, 2 * NR - 1, packed_k(25 * MR + r, 2 * NR - 1, 600)});
   }
   const Mat row{false, 1}, col{true, 1}, row2{false, 2}, col2{true, 2};

@@ -4,9 +4,10 @@
 //
 // The tile: 12 rows of two zmm registers each, 24 accumulators (of 32 registers), two
 // loads of B and twelve broadcasts of A per k step for 24 FMAs. Partial widths are masked
-// loads and stores (one k-mask per register), so an edge tile costs no more than a full
-// one; bottom edges of at most 4 or 8 rows run a 4- or 8-row body with the same FMAs per
-// element in the same order.
+// loads and stores (one k-mask per register); right edges of at most one register's width
+// run a body one register wide, and bottom edges of at most 4 or 8 rows a 4- or 8-row body,
+// with the same FMAs per element in the same order.
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -86,44 +87,42 @@ inline void prefetch_tile(const T* c, int64_t rsc, int64_t csc, int64_t me, int6
 // or C = D + tile (gemm.h's D: C itself, a bias row with rsd = 0, a bias column with
 // csd = 0, or any matrix not overlapping C). Inlined into the kernel body, so the
 // accumulators stay in registers.
-template <typename T, int R>
-[[gnu::always_inline]] inline void store_rows(const typename Vec<T>::R (&acc)[R][2], T* c, int64_t rsc, int64_t csc,
+template <typename T, int R, int NV>
+[[gnu::always_inline]] inline void store_rows(const typename Vec<T>::R (&acc)[R][NV], T* c, int64_t rsc, int64_t csc,
                                               int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
   using V = Vec<T>;
   constexpr int W = V::W, NR = 2 * W;
   if (csc == 1 && (!d || csd <= 1)) {
     const typename V::M m0 = V::mask(ne), m1 = V::mask(ne - W);
-    const bool full = ne == NR;
+    const bool full = ne == NV * W;
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
       if (i >= me) break;
-      typename V::R r0 = acc[i][0], r1 = acc[i][1];
+      typename V::R r0 = acc[i][0], r1 = acc[i][NV - 1];
       T* ci = c + i * rsc;
       if (d && csd == 1) {
         const T* di = d + i * rsd;
         r0 = V::add(full ? V::loadu(di) : V::maskload(di, m0), r0);
-        r1 = V::add(full ? V::loadu(di + W) : V::maskload(di + W, m1), r1);
+        if (NV == 2) r1 = V::add(full ? V::loadu(di + W) : V::maskload(di + W, m1), r1);
       } else if (d) {  // csd == 0: one value of D per row
         const typename V::R v = V::bcast(d + i * rsd);
         r0 = V::add(v, r0);
-        r1 = V::add(v, r1);
+        if (NV == 2) r1 = V::add(v, r1);
       }
       if (full) {
         V::storeu(ci, r0);
-        V::storeu(ci + W, r1);
+        if (NV == 2) V::storeu(ci + W, r1);
       } else {
         V::maskstore(ci, m0, r0);
-        V::maskstore(ci + W, m1, r1);
+        if (NV == 2) V::maskstore(ci + W, m1, r1);
       }
     }
     return;
   }
   alignas(64) T tile[R * NR];  // strided C or D: spill the tile, then scatter
 #pragma GCC unroll 12
-  for (int i = 0; i < R; ++i) {
-    V::storeu(tile + i * NR, acc[i][0]);
-    V::storeu(tile + i * NR + W, acc[i][1]);
-  }
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) V::storeu(tile + i * NR + v * W, acc[i][v]);
   for (int64_t i = 0; i < me; ++i)
     for (int64_t j = 0; j < ne; ++j) {
       const T t = tile[i * NR + j];
@@ -131,45 +130,58 @@ template <typename T, int R>
     }
 }
 
-// The packed micro-kernel's body on the first R rows of the micro-panel (m_eff <= R).
-template <typename T, int R>
+// The packed micro-kernel's body on the first R rows and NV vectors of columns of the
+// micro-panel (m_eff <= R, n_eff <= NV W). Each element gets the same FMAs in the same
+// order whatever R and NV.
+template <typename T, int R, int NV>
 [[gnu::always_inline]] inline void ukr_body(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
                                             int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
   using V = Vec<T>;
   constexpr int W = V::W, NR = 2 * W;
-  typename V::R acc[R][2];
+  typename V::R acc[R][NV];
 #pragma GCC unroll 12
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = V::zero();
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   prefetch_tile(c, rsc, csc, me, ne);
   if (d && d != c && rsd != 0) prefetch_tile(d, rsd, csd, me, ne);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
-    const typename V::R b0 = V::load(b), b1 = V::load(b + W);
+    typename V::R bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * W);
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
       const typename V::R av = V::bcast(a + i);
-      acc[i][0] = V::fma(av, b0, acc[i][0]);
-      acc[i][1] = V::fma(av, b1, acc[i][1]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
     }
     a += MR;
     b += NR;
   }
-  store_rows<T, R>(acc, c, rsc, csc, me, ne, d, rsd, csd);
+  store_rows<T, R, NV>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-template <typename T, int R>
+template <typename T, int R, int NV>
 [[gnu::noinline]] void ukr_edge(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me,
                                 int64_t ne, const T* d, int64_t rsd, int64_t csd) {
-  ukr_body<T, R>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  ukr_body<T, R, NV>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-// The micro-kernel (contract in gemm.h; packed panels 64-byte aligned here).
+// The micro-kernel (contract in gemm.h; packed panels 64-byte aligned here). A right-edge
+// tile of at most W columns runs a body one register wide: half the FMAs. With the
+// unpacked kernel's the same (below), on the Zen 4 machine (1 thread, float32 from numpy,
+// ember / numpy in one process, two alternating runs of each build): 48^3 (its last
+// column panel 16 of 32 wide) 0.83-0.89 -> 0.98-1.01, 80^3 0.73-0.80 -> 0.88-0.89, 1000^3
+// 0.99-1.03 -> 1.03-1.06 (of which in-place B, sup_unaligned_b, gave 48^3 and 80^3 2-3%).
 template <typename T>
 void ukr_12x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
                const T* d, int64_t rsd, int64_t csd) {
-  if (me <= 4) return ukr_edge<T, 4>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
-  if (me <= 8) return ukr_edge<T, 8>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
-  ukr_body<T, MR>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  if (ne <= Vec<T>::W) {
+    if (me <= 4) return ukr_edge<T, 4, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+    if (me <= 8) return ukr_edge<T, 8, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+    return ukr_edge<T, MR, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  }
+  if (me <= 4) return ukr_edge<T, 4, 2>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 8) return ukr_edge<T, 8, 2>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  ukr_body<T, MR, 2>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // Rows of B the unpacked micro-kernel asks for ahead of the one it reads.
@@ -178,7 +190,7 @@ constexpr int64_t kSupBAhead = 8;
 // The unpacked micro-kernel (contract in gemm.h) on R rows: A broadcast from its rows in
 // place (rows past m_eff repeat row m_eff - 1, so only valid memory is read; their
 // results are not stored), B read as rows of 2 W values at stride ldb.
-template <typename T, int R, bool PrefetchB>
+template <typename T, int R, int NV, bool PrefetchB>
 [[gnu::noinline]] void sukr_body(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
                                  int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
                                  int64_t csd) {
@@ -187,17 +199,18 @@ template <typename T, int R, bool PrefetchB>
   int64_t off[R];
 #pragma GCC unroll 12
   for (int i = 0; i < R; ++i) off[i] = std::min<int64_t>(i, me - 1) * rsa;
-  typename V::R acc[R][2];
+  typename V::R acc[R][NV];
 #pragma GCC unroll 12
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = V::zero();
+  for (int i = 0; i < R; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   prefetch_tile(c, rsc, csc, me, ne);
   auto step = [&] {
-    const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
+    typename V::R bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = V::loadu(b + v * W);
 #pragma GCC unroll 12
     for (int i = 0; i < R; ++i) {
       const typename V::R av = V::bcast(a + off[i]);
-      acc[i][0] = V::fma(av, b0, acc[i][0]);
-      acc[i][1] = V::fma(av, b1, acc[i][1]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
     }
     a += csa;
     b += ldb;
@@ -213,21 +226,29 @@ template <typename T, int R, bool PrefetchB>
   }
 #pragma GCC unroll 2
   for (; p < k; ++p) step();
-  store_rows<T, R>(acc, c, rsc, csc, me, ne, d, rsd, csd);
+  store_rows<T, R, NV>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
+template <typename T, int NV>
+void sukr_rows(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
+               int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  const bool pf = ldb > 2 * Vec<T>::W;
+  if (me <= 4)
+    return pf ? sukr_body<T, 4, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+              : sukr_body<T, 4, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 8)
+    return pf ? sukr_body<T, 8, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+              : sukr_body<T, 8, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  return pf ? sukr_body<T, MR, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
+            : sukr_body<T, MR, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+}
+
+// The unpacked micro-kernel; a right-edge tile of at most W columns runs one vector of them.
 template <typename T>
 void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
                 int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
-  const bool pf = ldb > 2 * Vec<T>::W;
-  if (me <= 4)
-    return pf ? sukr_body<T, 4, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-              : sukr_body<T, 4, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  if (me <= 8)
-    return pf ? sukr_body<T, 8, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-              : sukr_body<T, 8, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  return pf ? sukr_body<T, MR, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-            : sukr_body<T, MR, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (ne <= Vec<T>::W) return sukr_rows<T, 1>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_rows<T, 2>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // ---- The dot kernel (gemm.h's DotKernel; the body in kernels/dot.h): R x N accumulators,
@@ -299,6 +320,24 @@ bool pack_a_12(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
   return false;
 }
 
+// Whether the unpacked path reads a row-major float32 B in place when its rows are off a
+// cache line (Kernels::sup_unaligned_b): on AMD family 0x19 (Zen 4, the only one of that
+// family with AVX-512). On the Zen 4 machine (1 thread, both operands from numpy, 21
+// alternating rounds in one process, in place against packing each micro-panel): 64^3
+// +9-11% (B 48 bytes off a line), 160^3 +2%, 80^3 +3%, 48^3 +2%, 192^3 and 256^3 the
+// same; 2 threads 64^3 +11%, 100 x 256 @ 256 x 200 +5%. The Intel machine lost by it
+// (256^3 152 GFLOP/s in place, 170 with the lines aligned); the Zen 5 machine and
+// float64 were not measured.
+bool sup_unaligned_b() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+  const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
+  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+  unsigned family = (a >> 8) & 0xf;
+  if (family == 0xf) family += (a >> 20) & 0xff;
+  return family == 0x19;
+}
+
 }  // namespace
 
 void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa, int64_t csa, const char* b,
@@ -316,7 +355,7 @@ void gemm(DType dt, int64_t m, int64_t n, int64_t k, const char* a, int64_t rsa,
     static const blis::Kernels<float> kr{
         blis::fit_l2(blis::kBlockingF32Avx512, sizeof(float), blis::l2_cache_bytes(), blis::kLargeL2KcF32),
         &ukr_12x2w<float>, &sukr_12x2w<float>, &pack_a_12<float>, &pack_b_cols<float, blis::kBlockingF32Avx512.nr>,
-        &dot_kernel<float>};
+        &dot_kernel<float>, 0, sup_unaligned_b()};
     blis::gemm_f32(kr, m, n, k, reinterpret_cast<const float*>(a), rsa, csa, reinterpret_cast<const float*>(b), rsb,
                    csb, reinterpret_cast<float*>(c), rsc, csc, reinterpret_cast<const float*>(d), rsd, csd);
   } else {
