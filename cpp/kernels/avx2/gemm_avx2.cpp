@@ -162,10 +162,11 @@ constexpr int64_t kSupBAhead = 64;
 
 // The micro-kernel's body on the first R rows of the packed micro-panel (R = 6: the full
 // tile; R < 6: the bottom edge of C, m_eff <= R, where a tile of 4 rows then costs 8 FMAs
-// per k step instead of 12, 0.8% of m = 256's FMAs). Each element gets the same FMAs in
-// the same order whatever R. Named accumulators, not an array: GCC keeps an array that
-// store_tile takes by reference in memory, storing it on every k step.
-template <typename T, int R>
+// per k step instead of 12, 0.8% of m = 256's FMAs) and its first NV registers of columns
+// (NV = 1: a right edge of at most W columns, half the FMAs). Each element gets the same
+// FMAs in the same order whatever R and NV. Named accumulators, not an array: GCC keeps an
+// array that store_tile takes by reference in memory, storing it on every k step.
+template <typename T, int R, int NV = 2>
 [[gnu::always_inline]] inline void ukr_body(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
                                             int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
   using V = Vec<T>;
@@ -181,12 +182,12 @@ template <typename T, int R>
   for (int64_t p = 0; p < k; ++p) {
     const typename V::R b0 = V::load(b), b1 = V::load(b + W);
     typename V::R av;
-    av = V::bcast(a + 0), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
-    if constexpr (R > 1) av = V::bcast(a + 1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
-    if constexpr (R > 2) av = V::bcast(a + 2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
-    if constexpr (R > 3) av = V::bcast(a + 3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
-    if constexpr (R > 4) av = V::bcast(a + 4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
-    if constexpr (R > 5) av = V::bcast(a + 5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
+    av = V::bcast(a + 0), c00 = V::fma(av, b0, c00), c01 = NV > 1 ? V::fma(av, b1, c01) : c01;
+    if constexpr (R > 1) av = V::bcast(a + 1), c10 = V::fma(av, b0, c10), c11 = NV > 1 ? V::fma(av, b1, c11) : c11;
+    if constexpr (R > 2) av = V::bcast(a + 2), c20 = V::fma(av, b0, c20), c21 = NV > 1 ? V::fma(av, b1, c21) : c21;
+    if constexpr (R > 3) av = V::bcast(a + 3), c30 = V::fma(av, b0, c30), c31 = NV > 1 ? V::fma(av, b1, c31) : c31;
+    if constexpr (R > 4) av = V::bcast(a + 4), c40 = V::fma(av, b0, c40), c41 = NV > 1 ? V::fma(av, b1, c41) : c41;
+    if constexpr (R > 5) av = V::bcast(a + 5), c50 = V::fma(av, b0, c50), c51 = NV > 1 ? V::fma(av, b1, c51) : c51;
     a += MR;
     b += NR;
   }
@@ -195,18 +196,23 @@ template <typename T, int R>
   store_tile<T>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-template <typename T, int R>
+template <typename T, int R, int NV = 2>
 [[gnu::noinline]] void ukr_edge(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me,
                                 int64_t ne, const T* d, int64_t rsd, int64_t csd) {
-  ukr_body<T, R>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  ukr_body<T, R, NV>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // The micro-kernel (contract in gemm.h): a 6 x (2 W) tile in 12 accumulators; per k step
 // two loads of B, six broadcasts of A, twelve FMAs. Tiles of at most 4 (2) rows take the
-// 4-row (2-row) body.
+// 4-row (2-row) body, tiles of at most W columns a body one register wide.
 template <typename T>
 void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
               const T* d, int64_t rsd, int64_t csd) {
+  if (ne <= Vec<T>::W) {
+    if (me <= 2) return ukr_edge<T, 2, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+    if (me <= 4) return ukr_edge<T, 4, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+    return ukr_edge<T, 6, 1>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
+  }
   if (me <= 2) return ukr_edge<T, 2>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
   if (me <= 4) return ukr_edge<T, 4>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
   ukr_body<T, 6>(k, a, b, c, rsc, csc, me, ne, d, rsd, csd);
@@ -217,7 +223,7 @@ void ukr_6x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc,
 // read only valid memory; their results are dropped by store_tile.
 // PrefetchB: B is read in place from a matrix wider than NR (rows possibly pages apart,
 // beyond the hardware prefetchers), so ask for its rows ahead.
-template <typename T, bool PrefetchB>
+template <typename T, int NV, bool PrefetchB>
 inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
                            int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
                            int64_t csd) {
@@ -233,12 +239,12 @@ inline void sukr_6x2w_impl(int64_t k, const T* a, int64_t rsa, int64_t csa, cons
   auto step = [&] {
     const typename V::R b0 = V::loadu(b), b1 = V::loadu(b + W);
     typename V::R av;
-    av = V::bcast(a), c00 = V::fma(av, b0, c00), c01 = V::fma(av, b1, c01);
-    av = V::bcast(a + o1), c10 = V::fma(av, b0, c10), c11 = V::fma(av, b1, c11);
-    av = V::bcast(a + o2), c20 = V::fma(av, b0, c20), c21 = V::fma(av, b1, c21);
-    av = V::bcast(a + o3), c30 = V::fma(av, b0, c30), c31 = V::fma(av, b1, c31);
-    av = V::bcast(a + o4), c40 = V::fma(av, b0, c40), c41 = V::fma(av, b1, c41);
-    av = V::bcast(a + o5), c50 = V::fma(av, b0, c50), c51 = V::fma(av, b1, c51);
+    av = V::bcast(a), c00 = V::fma(av, b0, c00), c01 = NV > 1 ? V::fma(av, b1, c01) : c01;
+    av = V::bcast(a + o1), c10 = V::fma(av, b0, c10), c11 = NV > 1 ? V::fma(av, b1, c11) : c11;
+    av = V::bcast(a + o2), c20 = V::fma(av, b0, c20), c21 = NV > 1 ? V::fma(av, b1, c21) : c21;
+    av = V::bcast(a + o3), c30 = V::fma(av, b0, c30), c31 = NV > 1 ? V::fma(av, b1, c31) : c31;
+    av = V::bcast(a + o4), c40 = V::fma(av, b0, c40), c41 = NV > 1 ? V::fma(av, b1, c41) : c41;
+    av = V::bcast(a + o5), c50 = V::fma(av, b0, c50), c51 = NV > 1 ? V::fma(av, b1, c51) : c51;
     a += csa;
     b += ldb;
   };
@@ -262,15 +268,24 @@ template <typename T>
 [[gnu::noinline]] void sukr_6x2w_prefetch(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb,
                                           T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d,
                                           int64_t rsd, int64_t csd) {
-  sukr_6x2w_impl<T, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_6x2w_impl<T, 2, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+}
+// A right edge of at most W columns: one register of them (B is then a packed panel).
+template <typename T>
+[[gnu::noinline]] void sukr_6x1w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
+                                 int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
+                                 int64_t csd) {
+  if (ldb > 2 * Vec<T>::W) return sukr_6x2w_impl<T, 1, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_6x2w_impl<T, 1, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 // (Two functions, not one with a branch: GCC then compiles the packed-B loop as it did
 // before the prefetching one existed, ~7% faster at k = 10.)
 template <typename T>
 void sukr_6x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
                int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
+  if (ne <= Vec<T>::W) return sukr_6x1w<T>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
   if (ldb > 2 * Vec<T>::W) return sukr_6x2w_prefetch<T>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  sukr_6x2w_impl<T, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_6x2w_impl<T, 2, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // ---- The dot kernel (gemm.h's DotKernel; the body in kernels/dot.h): R x N accumulators
