@@ -170,7 +170,7 @@ template <typename T, int R, int NV>
 // unpacked kernel's the same (below), on the Zen 4 machine (1 thread, float32 from numpy,
 // ember / numpy in one process, two alternating runs of each build): 48^3 (its last
 // column panel 16 of 32 wide) 0.83-0.89 -> 0.98-1.01, 80^3 0.73-0.80 -> 0.88-0.89, 1000^3
-// 0.99-1.03 -> 1.03-1.06 (of which in-place B, sup_unaligned_b, gave 48^3 and 80^3 2-3%).
+// 0.99-1.03 -> 1.02-1.06 (of which in-place B, sup_unaligned_b, gave 48^3 and 80^3 2-3%).
 template <typename T>
 void ukr_12x2w(int64_t k, const T* a, const T* b, T* c, int64_t rsc, int64_t csc, int64_t me, int64_t ne,
                const T* d, int64_t rsd, int64_t csd) {
