@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/kernels.h"
@@ -14,6 +18,7 @@ namespace {
 
 struct Cpu {
   bool avx2 = false, fma = false, avx512 = false;
+  unsigned amd_family = 0;  // amd_cpu_family()
 };
 
 Cpu detect() {
@@ -27,6 +32,12 @@ Cpu detect() {
   // state in XCR0 too).
   c.avx512 = c.avx2 && c.fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  unsigned a, b, cx, d;
+  if (__get_cpuid(0, &a, &b, &cx, &d) && b == 0x68747541 && d == 0x69746e65 && cx == 0x444d4163 &&  // "AuthenticAMD"
+      __get_cpuid(1, &a, &b, &cx, &d)) {
+    c.amd_family = (a >> 8) & 0xf;
+    if (c.amd_family == 0xf) c.amd_family += (a >> 20) & 0xff;  // the extended family
+  }
 #endif
   return c;
 }
@@ -101,6 +112,8 @@ const char* torch_capability() {
   if (&active() == &reference()) return "DEFAULT";
   return &active() == avx512_table() ? "AVX512" : "AVX2";
 }
+
+unsigned amd_cpu_family() { return cpu().amd_family; }
 
 BackendInfo backend_info() { return {active().name, cpu().avx2, cpu().fma, cpu().avx512, ember_cpu_env()}; }
 

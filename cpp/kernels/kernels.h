@@ -105,6 +105,10 @@ const char* torch_capability();
 // ember reproduces.
 bool torch_fused_build();
 
+// The CPU's family when it is an AMD one (0x19: Zen 3 and Zen 4, 0x1a: Zen 5), else 0;
+// for the tunings measured on one family only.
+unsigned amd_cpu_family();
+
 // What dispatch saw and chose, for ember.backend_info().
 struct BackendInfo {
   const char* table;       // active().name

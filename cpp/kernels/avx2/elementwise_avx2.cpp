@@ -6,7 +6,6 @@
 // reference kernels.
 // Long contiguous runs are split into fixed chunks over the thread pool. Compiled with
 // -mavx2 -mfma.
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -1235,15 +1234,7 @@ double sum_block(const T* x, int64_t n, const T* end) {
 // later, where it was measured to pay; not on Zen 3, where it costs, nor on CPUs it was
 // not measured on.
 bool sum_asks_ahead() {
-  static const bool yes = [] {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
-    const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
-    if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
-    unsigned family = (a >> 8) & 0xf;
-    if (family == 0xf) family += (a >> 20) & 0xff;
-    return family >= 0x1a;
-  }();
+  static const bool yes = amd_cpu_family() >= 0x1a;
   return yes;
 }
 

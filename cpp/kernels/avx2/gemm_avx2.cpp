@@ -270,12 +270,12 @@ template <typename T>
                                           int64_t rsd, int64_t csd) {
   sukr_6x2w_impl<T, 2, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
-// A right edge of at most W columns: one register of them (B is then a packed panel).
+// A right edge of at most W columns: one register of them. gemm_sup packs such a panel,
+// so B is never read in place here and needs no rows asked for ahead.
 template <typename T>
 [[gnu::noinline]] void sukr_6x1w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c,
                                  int64_t rsc, int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd,
                                  int64_t csd) {
-  if (ldb > 2 * Vec<T>::W) return sukr_6x2w_impl<T, 1, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
   sukr_6x2w_impl<T, 1, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 // (Two functions, not one with a branch: GCC then compiles the packed-B loop as it did

@@ -7,7 +7,6 @@
 // loads and stores (one k-mask per register); right edges of at most one register's width
 // run a body one register wide, and bottom edges of at most 4 or 8 rows a 4- or 8-row body,
 // with the same FMAs per element in the same order.
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -229,26 +228,23 @@ template <typename T, int R, int NV, bool PrefetchB>
   store_rows<T, R, NV>(acc, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-template <typename T, int NV>
+template <typename T, int NV, bool PrefetchB>
 void sukr_rows(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
                int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
-  const bool pf = ldb > 2 * Vec<T>::W;
-  if (me <= 4)
-    return pf ? sukr_body<T, 4, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-              : sukr_body<T, 4, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  if (me <= 8)
-    return pf ? sukr_body<T, 8, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-              : sukr_body<T, 8, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  return pf ? sukr_body<T, MR, NV, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd)
-            : sukr_body<T, MR, NV, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 4) return sukr_body<T, 4, NV, PrefetchB>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (me <= 8) return sukr_body<T, 8, NV, PrefetchB>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_body<T, MR, NV, PrefetchB>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
-// The unpacked micro-kernel; a right-edge tile of at most W columns runs one vector of them.
+// The unpacked micro-kernel. A right-edge tile of at most W columns runs one vector of
+// them; gemm_sup packs such a panel, so its B needs no rows asked for ahead. B read in
+// place from a matrix wider than the tile has its rows asked for ahead.
 template <typename T>
 void sukr_12x2w(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t ldb, T* c, int64_t rsc,
                 int64_t csc, int64_t me, int64_t ne, const T* d, int64_t rsd, int64_t csd) {
-  if (ne <= Vec<T>::W) return sukr_rows<T, 1>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
-  sukr_rows<T, 2>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (ne <= Vec<T>::W) return sukr_rows<T, 1, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  if (ldb > 2 * Vec<T>::W) return sukr_rows<T, 2, true>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
+  sukr_rows<T, 2, false>(k, a, rsa, csa, b, ldb, c, rsc, csc, me, ne, d, rsd, csd);
 }
 
 // ---- The dot kernel (gemm.h's DotKernel; the body in kernels/dot.h): R x N accumulators,
@@ -328,15 +324,7 @@ bool pack_a_12(T* dst, const T* a, int64_t rsa, int64_t csa, int64_t kc) {
 // same; 2 threads 64^3 +11%, 100 x 256 @ 256 x 200 +5%. The Intel machine lost by it
 // (256^3 152 GFLOP/s in place, 170 with the lines aligned); the Zen 5 machine and
 // float64 were not measured.
-bool sup_unaligned_b() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
-  const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
-  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
-  unsigned family = (a >> 8) & 0xf;
-  if (family == 0xf) family += (a >> 20) & 0xff;
-  return family == 0x19;
-}
+bool sup_unaligned_b() { return amd_cpu_family() == 0x19; }
 
 }  // namespace
 
